@@ -1,0 +1,42 @@
+"""Trainer properties that read badly in a notebook."""
+import numpy as np, torch, pytest
+from adaptive_mtl.data import make_simulation
+from adaptive_mtl.methods import SPS, STL, mean_constraint
+from adaptive_mtl.trainer import fit
+
+@pytest.fixture(scope="module")
+def sim(): return make_simulation("mixed", n_train=40, n_test=50, seed=2)
+
+def test_sps_lambda_zero_is_stl(sim):
+    a = fit(STL(), sim.train, sim.val, seed=3, epochs=15, progress=False)
+    b = fit(SPS(lam=0.0), sim.train, sim.val, seed=3, epochs=15, progress=False)
+    np.testing.assert_array_equal(a.predict(sim.test), b.predict(sim.test))
+
+def test_large_lambda_pulls_trunks_together(sim):
+    spread = {lam: float(mean_constraint(fit(SPS(lam=lam), sim.train, seed=0, epochs=15, progress=False).model.trunk_layers()))
+              for lam in (0.0, 1.0, 100.0)}
+    assert spread[100.0] < spread[1.0] < spread[0.0], spread
+    assert spread[100.0] < 0.01 * spread[0.0], spread
+
+def test_targets_layout_trains_with_missing_targets():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3)); Y = np.c_[X @ [1, 2, 0], X @ [1, 2, 0.5]] + 0.1 * rng.normal(size=(200, 2))
+    Y[rng.random(200) < 0.3, 1] = np.nan
+    from adaptive_mtl.data import MultiTaskData
+    d = MultiTaskData.from_targets(X, Y, task_names=["a", "b"])
+    tr, va, te = d.split(seed=0)
+    res = fit("hps", tr, va, seed=0, progress=False)
+    ev = res.evaluate(te)
+    assert ev.loc["b", "n"] == int((~np.isnan(te.y[:, 1])).sum())
+    assert ev.loc["overall", "r2"] > 0.9, ev
+    assert res.predict(te).shape == (len(te), 2)
+
+def test_reproducible_on_cpu(sim):
+    a = fit("sps", sim.train, sim.val, seed=5, epochs=10, progress=False)
+    b = fit("sps", sim.train, sim.val, seed=5, epochs=10, progress=False)
+    np.testing.assert_array_equal(a.predict(sim.test), b.predict(sim.test))
+
+def test_bad_arguments_are_named(sim):
+    with pytest.raises(ValueError, match="lr must be positive"): fit("hps", sim.train, lr=0)
+    with pytest.raises(ValueError, match="unknown optimizer 'lbfgs'"): fit("hps", sim.train, optimizer="lbfgs", progress=False)
+    with pytest.raises(ValueError, match="train must be a MultiTaskData"): fit("hps", sim.train.X)
