@@ -1,0 +1,166 @@
+"Unit tests for adaptive soft parameter sharing: adaptive_mtl.similarity, adaptive_mtl.soft and methods.ASPS."
+import os, tempfile
+from pathlib import Path
+import numpy as np
+import pytest
+import torch
+from adaptive_mtl.similarity import (cosine_matrix, gradient_cosine, parameter_cosine, prediction_correlation,
+                                     task_gradients, SimilarityTracker, auc_vs_truth)
+from adaptive_mtl.soft import MeanConstraintPenalty, AdaptiveSoftPenalty, trunk_params
+from adaptive_mtl.layers import MultiTaskMLP
+from adaptive_mtl.methods import ASPS, STL, SPS, StepInfo, mean_constraint
+from adaptive_mtl.data import make_simulation
+from adaptive_mtl.trainer import fit, load
+
+
+def _info(step, model, K=3, B=16, p=4, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn(K, B, p, generator=g); y = torch.randn(K, B, generator=g)
+    pred = model(x); losses = ((pred - y) ** 2).mean(1)
+    return StepInfo(step, x, y, torch.ones(K, B, dtype=torch.bool), pred, losses)
+
+
+def test_penalty_hand_computation():
+    W = torch.tensor([[[1., 2.]], [[3., 6.]], [[5., 1.]]])
+    b = torch.tensor([[0.], [1.], [2.]])
+    pen = MeanConstraintPenalty(lam=2.0)
+    # W: deviations (-2,-1),(0,3),(2,-2) -> 22; b: (-1,0,1) -> 2
+    assert pen([W, b]).item() == pytest.approx(2.0 * 24)
+    # a mask removing task 2's bias term: b mean over tasks 0,1 = 0.5 -> 0.25 + 0.25
+    mb = torch.tensor([[True], [True], [False]])
+    assert pen([W, b], [torch.ones_like(W, dtype=torch.bool), mb]).item() == pytest.approx(2.0 * (22 + 0.5))
+    # task weights
+    w = torch.tensor([1., 2., 3.])
+    hand = sum(w[k] * ((W[k] - W.mean(0)) ** 2).sum() + w[k] * ((b[k] - b.mean(0)) ** 2).sum() for k in range(3))
+    assert pen([W, b], None, w).item() == pytest.approx(2.0 * hand.item())
+
+
+def test_unmasked_penalty_equals_sps():
+    torch.manual_seed(0)
+    m = MultiTaskMLP(4, 3, hidden=(5, 6), sharing="soft", identical_init=False)
+    assert MeanConstraintPenalty(0.3)(trunk_params(m)).item() == pytest.approx(0.3 * mean_constraint(m.trunk_layers()).item(), rel=1e-5)
+
+
+def test_closed_form_gradient_matches_autograd():
+    torch.manual_seed(1)
+    P = [torch.randn(4, 3, 5, requires_grad=True), torch.randn(4, 3, requires_grad=True)]
+    M = [torch.rand(4, 3, 5) > 0.3, torch.rand(4, 3) > 0.3]
+    w = torch.rand(4)
+    pen = MeanConstraintPenalty(0.7)
+    auto = torch.autograd.grad(pen(P, M, w), P)
+    for a, c in zip(auto, pen.grad(P, M, w)): torch.testing.assert_close(a, c, rtol=1e-5, atol=1e-6)
+
+
+def test_permuting_tasks_is_invariant():
+    torch.manual_seed(2)
+    P = [torch.randn(5, 3, 4), torch.randn(5, 3)]
+    M = [torch.rand(5, 3, 4) > 0.4, torch.rand(5, 3) > 0.4]
+    w = torch.rand(5); perm = torch.randperm(5)
+    pen = MeanConstraintPenalty(1.0)
+    assert pen([p[perm] for p in P], [m[perm] for m in M], w[perm]).item() == pytest.approx(pen(P, M, w).item(), rel=1e-6)
+    # similarity: permuting the tasks permutes the matrix
+    V = torch.randn(5, 7)
+    torch.testing.assert_close(cosine_matrix(V[perm]), cosine_matrix(V)[perm][:, perm])
+
+
+def test_mask_removes_exactly_the_largest_deviations_and_they_stay_removed():
+    torch.manual_seed(3)
+    model = MultiTaskMLP(4, 3, hidden=(6,), sharing="soft", identical_init=False)
+    pen = AdaptiveSoftPenalty(lam0=1.0, similarity="none", theta="linear", theta_max=0.5, warmup=0, ramp=4, update_every=1)
+    pen.attach(model)
+    P = trunk_params(model)
+    dev0 = [MeanConstraintPenalty.deviation(p.detach()).abs() for p in P]
+    info = _info(1, model)
+    pen.after_backward(model, info)                      # step 1: theta = 0.5 * 1/4 = 0.125
+    for p, m, d in zip(P, pen.masks, dev0):
+        k = int(0.125 * p.numel())
+        assert int((~m).sum()) == k
+        if k: assert set(torch.nonzero(~m.flatten()).flatten().tolist()) == set(d.flatten().topk(k).indices.tolist())
+    removed = [(~m).clone() for m in pen.masks]
+    # move the parameters so that other terms deviate most: removed terms stay removed
+    with torch.no_grad():
+        for p in P: p.mul_(-1).add_(torch.randn_like(p))
+    for step in range(2, 8): pen.after_backward(model, _info(step, model))
+    for r, m in zip(removed, pen.masks): assert not (m & r).any()
+    for p, m in zip(P, pen.masks): assert int((~m).sum()) == int(0.5 * p.numel())    # capped at theta_max
+    # a removed term contributes nothing to the penalty, nor to the mean of the others
+    hand = sum((MeanConstraintPenalty.deviation(p, m) ** 2 * m).sum() for p, m in zip(P, pen.masks))
+    assert pen(model, _info(9, model)).item() == pytest.approx(hand.item(), rel=1e-5)
+
+
+def test_similarity_rule_removes_more_for_dissimilar_tasks():
+    torch.manual_seed(4)
+    model = MultiTaskMLP(4, 3, hidden=(6,), sharing="soft", identical_init=False)
+    pen = AdaptiveSoftPenalty(lam0=1.0, similarity="prediction", theta="similarity", theta_max=1.0, warmup=0, ramp=1, update_every=1)
+    pen.attach(model)
+    pen.tracker.update(torch.tensor([[1., .9, 0.], [.9, 1., 0.], [0., 0., 1.]])); pen._refresh()
+    pen.after_backward(model, _info(5, model))
+    share = [float(sum((~m[k]).sum() for m in pen.masks)) for k in range(3)]
+    assert share[2] > share[0] and share[2] > share[1]
+
+
+def test_sign_rule_and_state_round_trip():
+    torch.manual_seed(5)
+    model = MultiTaskMLP(4, 3, hidden=(6,), sharing="soft", identical_init=False)
+    pen = AdaptiveSoftPenalty(lam0=1.0, similarity="gradient", theta="sign", theta_max=0.3, warmup=0, patience=2, update_every=1)
+    pen.attach(model)
+    for step in range(6):
+        info = _info(step, model, seed=step)
+        model.zero_grad(); (info.task_losses.sum() + pen(model, info)).backward(); pen.after_backward(model, info)
+    assert 0 < pen.theta_t <= 0.3 + 1e-9
+    other = AdaptiveSoftPenalty(lam0=1.0, similarity="gradient", theta="sign", theta_max=0.3, warmup=0, patience=2, update_every=1)
+    other.attach(model); other.load_state_dict(pen.state_dict())
+    for a, b in zip(other.masks, pen.masks): assert torch.equal(a, b)
+    torch.testing.assert_close(other.lam_star, pen.lam_star)
+
+
+def test_lam0_zero_is_stl():
+    sim = make_simulation("mixed", n_train=30, seed=0)
+    a = fit(ASPS(lam0=0.0, warmup=0, ramp=5), sim.train, sim.val, seed=0, progress=False, epochs=8)
+    b = fit(STL(), sim.train, sim.val, seed=0, progress=False, epochs=8)
+    np.testing.assert_array_equal(a.predict(sim.test), b.predict(sim.test))
+
+
+def test_asps_fit_history_and_save_load():
+    sim = make_simulation("mixed", n_train=40, seed=1)
+    r = fit(ASPS(lam0=0.5, warmup=4, ramp=10, update_every=2), sim.train, sim.val, seed=0, progress=False, epochs=15, patience=50)
+    h = r.history
+    assert {"theta"} | {f"lam_{k}" for k in range(6)} <= set(h.columns)
+    assert h.theta.is_monotonic_increasing and h.theta.iloc[-1] > 0
+    with tempfile.TemporaryDirectory() as tmp:
+        back = load(r.save(Path(tmp) / "m.pt"))
+    np.testing.assert_array_equal(back.predict(sim.test), r.predict(sim.test))
+    for a, b in zip(back.method._pen.masks, r.method._pen.masks): assert torch.equal(a, b)
+    torch.testing.assert_close(back.method._pen.tracker.matrix, r.method._pen.tracker.matrix)
+
+
+def test_similarity_properties():
+    torch.manual_seed(6)
+    net = MultiTaskMLP(5, 4, hidden=(8,), sharing="soft", identical_init=False)
+    x = torch.randn(4, 32, 5); y = torch.randn(4, 32)
+    losses = ((net(x) - y) ** 2).mean(1)
+    params = trunk_params(net)
+    for S in (gradient_cosine(task_gradients(losses, params)), parameter_cosine(params),
+              prediction_correlation(net, x), parameter_cosine(params, center=True)):
+        assert S.shape == (4, 4)
+        torch.testing.assert_close(S, S.T)
+        torch.testing.assert_close(S.diag(), torch.ones(4))
+        assert (S >= -1).all() and (S <= 1).all()
+    # rescaling one task's gradient (its loss) leaves gradient cosine unchanged
+    S1 = gradient_cosine(task_gradients(losses, params))
+    S2 = gradient_cosine(task_gradients(losses * torch.tensor([3., 1., 0.01, 1.]), params))
+    torch.testing.assert_close(S1, S2, rtol=1e-4, atol=1e-5)
+
+
+def test_auc_and_tracker():
+    truth = np.kron(np.eye(2), np.ones((2, 2)))
+    assert auc_vs_truth(truth * 0.8 + 0.1, truth) == 1.0
+    tr = SimilarityTracker(3, beta=0.5)
+    tr.update(torch.eye(3)); tr.update(torch.ones(3, 3))
+    torch.testing.assert_close(tr.matrix, 0.5 * torch.eye(3) + 0.5)
+
+
+def test_bad_input():
+    with pytest.raises(ValueError, match="unknown similarity"): AdaptiveSoftPenalty(similarity="psychic")
+    with pytest.raises(ValueError, match="theta_max must be in"): AdaptiveSoftPenalty(theta_max=2)
+    with pytest.raises(ValueError, match="sharing='soft'"): trunk_params(MultiTaskMLP(3, 2, sharing="hard"))
