@@ -26,7 +26,8 @@ def _cos(a, b, eps=1e-12):
 
 def sign_statistic(g: torch.Tensor) -> torch.Tensor:
     "The papers' statistic: $\\min_k \\cos(g_k, \\sum_l g_l)$ per node from row gradients `g [K,n,d]`; conflict when < 0."
-    return _cos(g, g.sum(0, keepdim=True)).min(0).values
+    G = g.sum(0)
+    return ((g * G).sum(-1) / (g.norm(dim=-1) * G.norm(dim=-1)).clamp(min=1e-12)).min(0).values
 
 def cosine_statistic(g: torch.Tensor) -> torch.Tensor:
     "Smallest pairwise cosine between the tasks' row gradients `g [K,n,d]`, per node; conflict when < -tau."
@@ -40,10 +41,10 @@ def snr_statistic(m: torch.Tensor, s: torch.Tensor, t: int, beta: float) -> torc
     if t < 2: return torch.zeros(m.shape[1], device=m.device)
     bt = beta ** t
     c = (1 - beta) * (1 + bt) / ((1 + beta) * (1 - bt))                     # rho under pure noise
-    rho = (m * m).sum(-1) / (s * (1 - bt)).clamp(min=1e-30)
-    q = ((rho - c) / (1 - c)).clamp(0, 1)
-    opposed = _cos(m, m.sum(0, keepdim=True) - m) < 0
-    return (q * opposed).max(0).values
+    mm = (m * m).sum(-1)
+    q = ((mm / (s * (1 - bt)).clamp(min=1e-30) - c) / (1 - c)).clamp(0, 1)
+    opposed = (m * m.sum(0)).sum(-1) < mm              # <m_k, M - m_k> < 0: the other tasks pull against task k
+    return (q * opposed).amax(0)
 
 STATISTICS = ("snr", "sign", "cosine", "always")
 
@@ -65,7 +66,10 @@ def transfer_optimizer_state(optimizer, layer: SplittableLinear, nodes: torch.Te
         ss = optimizer.state.get(src, {})
         for key, v in ss.items():
             if not (torch.is_tensor(v) and v.shape == src.shape): continue       # step counters and scalars
-            d = optimizer.state.get(dst, {}).get(key)
+            if not optimizer.state.get(dst):                                 # first split: the copies had no gradient yet
+                optimizer.state[dst] = {k: (torch.zeros_like(dst) if torch.is_tensor(w) and w.shape == src.shape else
+                                            (w.clone() if torch.is_tensor(w) else w)) for k, w in ss.items()}
+            d = optimizer.state[dst].get(key)
             if d is None: raise ValueError(f"optimizer has {key!r} for the shared weights but not for the task copies")
             d[:, nodes] = v[nodes]; v[nodes] = 0
 
@@ -97,15 +101,15 @@ class NodeController:
         self.m = [torch.zeros(l.n_tasks, l.out_features, l.in_features + 1, device=dev) for l in trunk]
         self.s = [torch.zeros(l.n_tasks, l.out_features, device=dev) for l in trunk]
         self._conf, self._nconf = torch.zeros((), device=dev), 0
+        self._nsplit = {i: l.n_split for i, l in enumerate(trunk)}
         for i, l in enumerate(trunk): l.track = i in idx
 
     def _value(self, i, g):
         if self.statistic == "sign": v = sign_statistic(g); return v, v < 0
         if self.statistic == "cosine": v = cosine_statistic(g); return v, v < -self.tau
         if self.statistic == "always": v = torch.ones(g.shape[1], device=g.device); return v, v > 0
-        b = self.beta
-        self.m[i].mul_(b).add_(g, alpha=1 - b); self.s[i].mul_(b).add_((g * g).sum(-1), alpha=1 - b)
-        v = snr_statistic(self.m[i], self.s[i], self.t + 1, b); return v, v > self.tau
+        self.m[i].lerp_(g, 1 - self.beta); self.s[i].lerp_((g * g).sum(-1), 1 - self.beta)
+        v = snr_statistic(self.m[i], self.s[i], self.t + 1, self.beta); return v, v > self.tau
 
     @torch.no_grad()
     def update(self, model: MultiTaskMLP, optimizer=None) -> list:
@@ -116,16 +120,16 @@ class NodeController:
         for i in self.idx:
             l = trunk[i]; v, c = self._value(i, row_grads(l))
             c = c & ~l.split_mask
-            self.run[i] = torch.where(c, self.run[i] + 1, torch.zeros_like(self.run[i]))
-            n_shared = l.out_features - l.n_split
+            self.run[i] = (self.run[i] + 1) * c
+            n_shared = l.out_features - self._nsplit[i]
             if n_shared: self._conf += c.sum() / n_shared; self._nconf += 1
-            if not deciding: continue
-            room = int(math.floor(self.max_split_fraction * l.out_features + 1e-9)) - l.n_split
-            cand = torch.nonzero((self.run[i] >= self.sign_threshold) & ~l.split_mask).flatten()
-            if room <= 0 or len(cand) == 0: continue
-            score = v[cand] if self.statistic != "sign" and self.statistic != "cosine" else -v[cand]
+            room = int(math.floor(self.max_split_fraction * l.out_features + 1e-9)) - self._nsplit[i]
+            if not deciding or room <= 0: continue
+            cand = torch.nonzero(self.run[i] >= self.sign_threshold).flatten()   # split nodes have run 0
+            if len(cand) == 0: continue
+            score = -v[cand] if self.statistic in ("sign", "cosine") else v[cand]
             cand = cand[torch.argsort(score, descending=True, stable=True)[:room]]
-            nodes = l.split(cand); transfer_optimizer_state(optimizer, l, nodes)
+            nodes = l.split(cand); transfer_optimizer_state(optimizer, l, nodes); self._nsplit[i] = l.n_split
             for j in nodes.tolist():
                 new.append(dict(step=self.t, layer=i, node=j, statistic=float(v[j]), run_length=int(self.run[i][j])))
         self.events += new; self.t += 1
@@ -146,12 +150,14 @@ class NodeController:
     def state_dict(self) -> dict:
         "Run-time state (counters, moving averages, events); `torch.load(weights_only=True)`-safe."
         return dict(t=self.t, active=self.active, run=[r.clone() for r in self.run], m=[x.clone() for x in self.m],
-                    s=[x.clone() for x in self.s], events=[dict(e) for e in self.events])
+                    s=[x.clone() for x in self.s], events=[dict(e) for e in self.events],
+                    n_split=[self._nsplit[i] for i in range(len(self.run))])
 
     def load_state_dict(self, d: dict) -> None:
         "Restore `state_dict()`."
         self.t, self.active, self.events = int(d["t"]), bool(d["active"]), [dict(e) for e in d["events"]]
         self.run, self.m, self.s = [r.clone() for r in d["run"]], [x.clone() for x in d["m"]], [x.clone() for x in d["s"]]
+        self._nsplit = {i: int(n) for i, n in enumerate(d["n_split"])}
 
 def n_params(model: MultiTaskMLP) -> int:
     "Parameters in use: task copies of a `SplittableLinear` count only for split nodes."

@@ -89,7 +89,7 @@ class SplittableLinear(nn.Module):
         self.task_weight = nn.Parameter(torch.empty(n_tasks, out_features, in_features))
         self.task_bias = nn.Parameter(torch.empty(n_tasks, out_features))
         self.register_buffer("split_mask", torch.zeros(out_features, dtype=torch.bool))
-        self.track, self.eff_weight, self.eff_bias = False, None, None
+        self.track, self.eff_weight, self.eff_bias, self._n_split = False, None, None, 0
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -98,11 +98,15 @@ class SplittableLinear(nn.Module):
         with torch.no_grad():
             self.weight.uniform_(-bound, bound); self.bias.uniform_(-bound, bound)
             self.task_weight.copy_(self.weight.expand_as(self.task_weight)); self.task_bias.copy_(self.bias.expand_as(self.task_bias))
-            self.split_mask.zero_()
+            self.split_mask.zero_(); self._n_split = 0
+
+    def _load_from_state_dict(self, *args, **kwargs):
+        super()._load_from_state_dict(*args, **kwargs); self._n_split = int(self.split_mask.sum())
 
     def effective(self):
         "The weights each task uses: `([K,out,in], [K,out])`, task rows where split, shared rows elsewhere."
         K, o, i = self.task_weight.shape
+        if not self._n_split: return self.weight.expand(K, o, i), self.bias.expand(K, o)     # nothing split yet: hard sharing
         w = torch.where(self.split_mask[:, None], self.task_weight, self.weight.expand(K, o, i))
         b = torch.where(self.split_mask, self.task_bias, self.bias.expand(K, o))
         return w, b
@@ -121,11 +125,11 @@ class SplittableLinear(nn.Module):
             raise ValueError(f"node indices must be in [0, {self.out_features}), got {nodes.tolist()}")
         nodes = nodes[~self.split_mask[nodes]].unique()
         self.task_weight[:, nodes] = self.weight[nodes]; self.task_bias[:, nodes] = self.bias[nodes]
-        self.split_mask[nodes] = True
+        self.split_mask[nodes] = True; self._n_split = int(self.split_mask.sum())
         return nodes
 
     @property
-    def n_split(self) -> int: return int(self.split_mask.sum())
+    def n_split(self) -> int: return self._n_split
 
     def n_params_in_use(self) -> int:
         "Parameters the function depends on: `(in+1)` per shared node, `K(in+1)` per split node."

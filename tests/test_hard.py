@@ -15,7 +15,7 @@ def _loop_grads(model, x, y, layer):
     losses = ((model(x) - y) ** 2).mean(1)
     out = []
     for k in range(model.n_tasks):
-        gw, gb, tw, tb = torch.autograd.grad(losses[k], [layer.weight, layer.bias, layer.task_weight, layer.task_bias], retain_graph=True)
+        gw, gb, tw, tb = torch.autograd.grad(losses[k], [layer.weight, layer.bias, layer.task_weight, layer.task_bias], retain_graph=True, allow_unused=True, materialize_grads=True)
         m = layer.split_mask
         out.append(torch.cat([torch.where(m[:, None], tw[k], gw), torch.where(m, tb[k], gb)[:, None]], -1))
     return torch.stack(out)
