@@ -22,6 +22,7 @@ py_versions = '3.9 3.10 3.11 3.12 3.13'.split()
 requirements = shlex.split(cfg.get('requirements', ''))
 data_requirements = shlex.split(cfg.get('data_requirements', ''))
 dev_requirements = shlex.split(cfg.get('dev_requirements', ''))
+cluster_requirements = shlex.split(cfg.get('cluster_requirements', ''))
 lic = licenses[cfg['license']]
 min_python = cfg['min_python']
 console_scripts = cfg.get('console_scripts', '').split()
@@ -38,7 +39,7 @@ setuptools.setup(
     packages = setuptools.find_packages(include=['adaptive_mtl', 'adaptive_mtl.*']),
     include_package_data = True,
     install_requires = requirements,
-    extras_require = {'data': data_requirements, 'dev': dev_requirements},
+    extras_require = {'data': data_requirements, 'cluster': cluster_requirements, 'dev': dev_requirements},
     dependency_links = cfg.get('dep_links','').split(),
     python_requires  = '>=' + cfg['min_python'],
     long_description = open('README.md', encoding='utf-8').read(),
