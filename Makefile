@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test docs lab bench export readme
+.PHONY: install run test docs preview lab bench export readme
 
 $(STAMP): settings.ini setup.py pyproject.toml
 	test -d $(VENV) || $(PY) -m venv $(VENV)
@@ -20,9 +20,11 @@ run: $(STAMP)                          ## the main job: the quick simulation stu
 test: $(STAMP)                         ## the test command of the README
 	$(BIN)/python -m pytest tests
 
-docs: $(STAMP)                         ## the docs site: Quarto when installed, else the offline build into _docs/
-	@if command -v quarto >/dev/null; then $(BIN)/nbdev_docs; \
-	else echo "Quarto is not installed: the offline docs build is not available yet (never run nbdev_docs without Quarto: it runs pip install)."; exit 1; fi
+docs: $(STAMP)                         ## the docs site into _docs/: nbdev_docs with Quarto, else the offline build
+	$(BIN)/python tools/docs.py
+
+preview: $(STAMP)                      ## build the docs and serve them on http://127.0.0.1:4200
+	$(BIN)/python tools/docs.py --preview
 
 lab: $(STAMP)                          ## JupyterLab on the notebooks
 	$(BIN)/jupyter lab nbs
