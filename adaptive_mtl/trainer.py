@@ -195,7 +195,7 @@ def fit(method="hps", train: MultiTaskData = None, val: MultiTaskData | None = N
     result.history, result.best_epoch = pd.DataFrame(rows), best[1] if best[2] is not None else len(rows) - 1
     return result
 
-# %% ../nbs/06_trainer.ipynb #789281a2
+# %% ../nbs/06_trainer.ipynb #95fd9c99
 _FORMAT = "adaptive_mtl.FitResult/1"
 
 def _py(v):

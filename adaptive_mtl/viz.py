@@ -9,10 +9,11 @@ import pandas as pd
 import matplotlib
 import matplotlib.pyplot as plt
 import seaborn as sns
+import torch
 
 # %% auto #0
 __all__ = ['METHOD_ORDER', 'plot_study', 'plot_delta_heatmap', 'plot_learning_curves', 'plot_split_timeline', 'plot_adaptation',
-           'plot_similarity']
+           'plot_similarity', 'Explorer', 'explore']
 
 # %% ../nbs/08_viz.ipynb #35f8d80b
 METHOD_ORDER = ["STL", "HPS", "SPS", "AHPS", "ASPS"]
@@ -105,3 +106,79 @@ def plot_similarity(S, truth=None, names=None, title: str = "learned similarity"
         ax.set_title(t)
     fig.tight_layout()
     return fig
+
+# %% ../nbs/08_viz.ipynb #49af2735
+import ipywidgets as W
+from IPython.display import display
+from .data import SCENARIOS, TaskTensors, make_simulation
+from .similarity import prediction_correlation, auc_vs_truth
+from .hard import STATISTICS
+from .soft import THETA_RULES
+from .methods import get_method
+
+# %% ../nbs/08_viz.ipynb #ed437d4b
+class Explorer(W.VBox):
+    "An ipywidgets app to fit one method on a simulated scenario and compare it with the baselines."
+    def __init__(self, fit_kwargs: dict | None = None):
+        self.fit_kwargs = dict(fit_kwargs or {}); self._baselines = {}; self.last = None
+        self.controls = c = dict(
+            scenario=W.Dropdown(options=SCENARIOS, value="mixed", description="scenario"),
+            rho=W.FloatSlider(value=0.9, min=0, max=1, step=0.05, description="ρ"),
+            n_train=W.IntSlider(value=100, min=20, max=500, step=10, description="n_train"),
+            seed=W.IntText(value=0, description="seed"),
+            method=W.Dropdown(options=["AHPS", "ASPS", "HPS", "SPS", "STL"], value="AHPS", description="method"),
+            statistic=W.Dropdown(options=STATISTICS, value=get_method("ahps").statistic, description="statistic"),
+            warmup=W.IntText(value=get_method("ahps").warmup, description="warm-up"),
+            sign_threshold=W.IntText(value=get_method("ahps").sign_threshold, description="threshold"),
+            lam0=W.FloatLogSlider(value=get_method("asps").lam0, base=10, min=-4, max=1, description="λ0"),
+            theta=W.Dropdown(options=THETA_RULES, value=get_method("asps").theta, description="θ rule"))
+        self.ahps_box = W.HBox([c["statistic"], c["warmup"], c["sign_threshold"]])
+        self.asps_box = W.HBox([c["lam0"], c["theta"]])
+        self.fit_button = W.Button(description="Fit", button_style="primary", icon="play")
+        self.out = W.Output()
+        c["method"].observe(lambda _: self._show_knobs(), names="value"); self._show_knobs()
+        self.fit_button.on_click(lambda _: self.run())
+        super().__init__([W.HBox([c["scenario"], c["rho"], c["n_train"], c["seed"]]), W.HBox([c["method"], self.fit_button]),
+                          self.ahps_box, self.asps_box, self.out])
+
+    def _show_knobs(self):
+        m = self.controls["method"].value
+        self.ahps_box.layout.display = None if m == "AHPS" else "none"
+        self.asps_box.layout.display = None if m == "ASPS" else "none"
+
+    def method(self):
+        "The method the controls describe."
+        v = {k: w.value for k, w in self.controls.items()}
+        if v["method"] == "AHPS": return get_method("ahps", statistic=v["statistic"], warmup=v["warmup"], sign_threshold=v["sign_threshold"])
+        if v["method"] == "ASPS": return get_method("asps", lam0=v["lam0"], theta=v["theta"])
+        return get_method(v["method"].lower())
+
+    def run(self) -> dict:
+        "Fit the chosen method (and, once per data set, the baselines); show the figures and the comparison."
+        from adaptive_mtl.trainer import fit
+        v = {k: w.value for k, w in self.controls.items()}
+        key = (v["scenario"], v["rho"], v["n_train"], v["seed"])
+        sim = make_simulation(v["scenario"], n_train=v["n_train"], rho=v["rho"], seed=v["seed"])
+        self.out.clear_output()
+        with self.out:
+            res = fit(self.method(), sim.train, sim.val, seed=v["seed"], progress=True, **self.fit_kwargs)
+            if key not in self._baselines:
+                self._baselines[key] = {m: fit(m, sim.train, sim.val, seed=v["seed"], progress=False, **self.fit_kwargs)
+                                        for m in ("stl", "hps", "sps")}
+            fits = {**{r.method.name: r for r in self._baselines[key].values()}, f"{res.method.name} (yours)": res}
+            table = pd.DataFrame({n: r.evaluate(sim.test, standardized=True)["mse"] for n, r in fits.items()}).T
+            xs, _, mask = TaskTensors(sim.test, res.scaler, device=next(res.model.parameters()).device).full()
+            S = prediction_correlation(res.model, xs, mask)
+            figs = [plot_learning_curves(res)]
+            if res.method.name == "AHPS": figs.append(plot_split_timeline(res))
+            if res.method.name == "ASPS": figs.append(plot_adaptation(res))
+            figs.append(plot_similarity(S, sim.truth, sim.train.task_names,
+                                        title=f"prediction correlation (AUC vs truth {auc_vs_truth(S, sim.truth):.2f})"))
+            for f in figs: display(f); plt.close(f)
+            display(table.round(4))
+        self.last = dict(result=res, table=table, similarity=S, figures=len(figs))
+        return self.last
+
+def explore(**fit_kwargs) -> Explorer:
+    "Open the explorer (in JupyterLab); `fit_kwargs` go to every `fit` (e.g. `epochs=50`)."
+    return Explorer(fit_kwargs)
