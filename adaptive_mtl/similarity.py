@@ -54,7 +54,7 @@ def pooled_inputs(x: torch.Tensor, mask: torch.Tensor | None = None, max_rows: i
     "The observed rows of a task batch `x [K,B,p]` pooled into `[n,p]` (at most `max_rows`, evenly strided, unique)."
     if x.dim() != 3: raise ValueError(f"x must be [K, B, p], got shape {tuple(x.shape)}")
     if max_rows < 2: raise ValueError(f"max_rows must be at least 2, got {max_rows}")
-    if mask is None: mask = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device)
+    mask = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device) if mask is None else mask.bool()
     if x.shape[0] > 1 and x.stride(0) == 0: rows = x[0][mask.any(0)]      # targets layout: the same rows for every task
     else: rows = x[mask]
     if len(rows) > max_rows: rows = rows[torch.linspace(0, len(rows) - 1, max_rows, device=x.device).long()]

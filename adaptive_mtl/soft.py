@@ -83,8 +83,8 @@ SIMILARITIES = ("prediction", "gradient", "early_gradient", "parameter", "none")
 
 class AdaptiveSoftPenalty:
     "ASPS penalty $\\sum_k\\lambda^*_k\\sum_i M_{k,i}(w_{k,i}-\\bar w_i)^2$ with similarity-driven λ* and monotone term removal θ."
-    def __init__(self, lam0: float = 0.01, similarity: str = "prediction", theta: str = "linear", theta_max: float = 0.5,
-                 warmup: int = 200, ramp: int = 1000, patience: int = 20, update_every: int = 10, beta: float = 0.9,
+    def __init__(self, lam0: float = 1.0, similarity: str = "prediction", theta: str = "sign", theta_max: float = 0.5,
+                 warmup: int = 20, ramp: int = 100, patience: int = 20, update_every: int = 5, beta: float = 0.9,
                  freeze_after: int = 3, max_rows: int = 128):
         if not lam0 >= 0: raise ValueError(f"lam0 must be >= 0, got {lam0}")
         if similarity not in SIMILARITIES: raise ValueError(f"unknown similarity {similarity!r}; choose one of {SIMILARITIES}")
@@ -104,6 +104,7 @@ class AdaptiveSoftPenalty:
         self.masks = [torch.ones_like(p, dtype=torch.bool) for p in self.params]
         self.tracker = SimilarityTracker(K, self.beta, self.freeze_after if self.similarity == "early_gradient" else None)
         self.runs = [torch.zeros_like(p, dtype=torch.int32) for p in self.params] if self.theta == "sign" else None
+        self._dev = None
         self._refresh()
 
     @property
@@ -116,13 +117,26 @@ class AdaptiveSoftPenalty:
     @property
     def theta_t(self) -> float:
         "The share of penalty terms removed so far."
-        return sum(int((~m).sum()) for m in self.masks) / sum(m.numel() for m in self.masks)
+        return sum(self._removed) / sum(m.numel() for m in self.masks)
 
-    def _refresh(self):
-        "Cache the per-term coefficients λ*_k M_{k,i} and inverse active counts (they change only at updates)."
+    def _refresh(self, masks_changed: bool = True):
+        "Cache the per-term coefficients λ*_k M_{k,i} and, when the masks changed, the float masks and inverse active counts."
+        if masks_changed:
+            self._removed = [int((~m).sum()) for m in self.masks]
+            self._full = sum(self._removed) == 0
+            self._mf = [None if self._full else m.to(p.dtype) for p, m in zip(self.params, self.masks)]
+            self._inv = [None if mf is None else 1 / mf.sum(0, keepdim=True).clamp(min=1) for mf in self._mf]
         lam = self.lam_star.to(self.params[0].device)
-        self._full = all(bool(m.all()) for m in self.masks)
-        self._coef = [self.mc._coef(p, None if self._full else m, lam) for p, m in zip(self.params, self.masks)]
+        self._coef = []
+        for p, mf, inv in zip(self.params, self._mf, self._inv):
+            wv = lam.to(p.dtype).reshape(self.K, *[1] * (p.dim() - 1))
+            c = wv.expand_as(p) if mf is None else mf * wv
+            self._coef.append((c, inv, 2 * c))
+
+    def _deviation(self, j, p):
+        "$w-\\bar w$ for tensor `j` with the cached masks."
+        mf = self._mf[j]
+        return p - p.mean(0, keepdim=True) if mf is None else p - (p * mf).sum(0, keepdim=True) * self._inv[j]
 
     def __call__(self, model, info) -> torch.Tensor:
         "The penalty at this step (refreshing the prediction or parameter similarity every `update_every` steps)."
@@ -130,12 +144,14 @@ class AdaptiveSoftPenalty:
         if info.step % self.update_every == 0 and self.similarity in ("prediction", "parameter") and self.lam0 > 0:
             S = (prediction_correlation(model, info.x, info.mask, self.max_rows) if self.similarity == "prediction"
                  else parameter_cosine(self.params))
-            self.tracker.update(S); self._refresh()
+            self.tracker.update(S); self._refresh(masks_changed=False)
         if self.lam0 == 0: return torch.zeros((), device=self.params[0].device)
-        tot = 0
-        for p, m, (c, inv) in zip(self.params, self.masks, self._coef):
-            d = self.mc.deviation(p, None if self._full else m, inv)
+        tot, devs = 0, []
+        for j, (p, (c, inv, _)) in enumerate(zip(self.params, self._coef)):
+            d = self._deviation(j, p)
             tot = tot + (d * d * c).sum()
+            devs.append(d.detach())
+        self._dev = devs if self.theta == "sign" else None                 # reused by the sign rule after backward
         return tot
 
     def _ramp(self, step) -> float:
@@ -145,46 +161,56 @@ class AdaptiveSoftPenalty:
 
     @torch.no_grad()
     def after_backward(self, model, info) -> None:
-        "Read gradients (gradient similarity, sign rule) and update the masks; call after `backward()`."
+        "Read gradients (sign rule every step; gradient similarity every `update_every` steps) and update the masks."
         step, upd = info.step, info.step % self.update_every == 0
-        need_g = (self.similarity in ("gradient", "early_gradient") and upd and not self.tracker.frozen) or self.theta == "sign"
-        if need_g and all(p.grad is not None for p in self.params):
+        if self.theta == "sign": self._count_conflicts()
+        if not upd: return
+        grad_sim = self.similarity in ("gradient", "early_gradient")
+        if grad_sim and not self.tracker.frozen and all(p.grad is not None for p in self.params):
             lam = self.lam_star.to(self.params[0].device)
-            pg = self.mc.grad(self.params, self.masks, lam) if self.lam0 > 0 else [0] * len(self.params)
-            g = [p.grad - q for p, q in zip(self.params, pg)]                  # task-loss gradients
-            if self.similarity in ("gradient", "early_gradient") and upd: self.tracker.update(gradient_cosine(g))
-            if self.theta == "sign":
-                for r, gi, p, m in zip(self.runs, g, self.params, self.masks):
-                    d = self.mc.deviation(p, m)
-                    r.add_(1).mul_(((gi * d) < 0) & m)
-        changed = False
-        if step >= self.warmup and self.theta != "none" and self.theta_max > 0 and (upd or self.theta == "sign"):
-            changed = self._remove(step)
-        if changed or (upd and self.similarity in ("gradient", "early_gradient")): self._refresh()
+            pg = self.mc.grad(self.params, self.masks, lam)
+            self.tracker.update(gradient_cosine([p.grad - q for p, q in zip(self.params, pg)]))   # task-loss gradients
+        changed = step >= self.warmup and self.theta != "none" and self.theta_max > 0 and self._remove(step)
+        if changed or grad_sim: self._refresh(masks_changed=changed)
+
+    def _count_conflicts(self):
+        "Sign rule: run lengths of consecutive steps where the task-loss gradient opposes the penalty's pull on a term."
+        for j, (p, m, r, (c, inv, c2)) in enumerate(zip(self.params, self.masks, self.runs, self._coef)):
+            if p.grad is None: return
+            d = self._dev[j] if self._dev is not None else self._deviation(j, p)
+            cd = c2 * d                                                        # penalty gradient, closed form
+            back = cd.sum(0, keepdim=True) * (inv if inv is not None else 1 / self.K)
+            task_g = p.grad - cd + (back if self._full else self._mf[j] * back)
+            conflict = (task_g * d) < 0
+            r.add_(1).mul_(conflict if self._full else conflict & m)
+        self._dev = None
 
     def _remove(self, step) -> bool:
         "Remove terms according to the θ rule; returns whether a mask changed."
         changed, frac = False, self._ramp(step)
-        s_bar = (self.lam_star / self.lam0 if self.lam0 > 0 else torch.ones(self.K)).to(self.params[0].device)
         for j, (p, m) in enumerate(zip(self.params, self.masks)):
-            n = m.numel(); a = self.mc.deviation(p.detach(), m).abs()
+            n = m.numel()
             if self.theta in ("linear", "constant", "sign"):
                 target = math.floor(self.theta_max * frac * n) if self.theta != "sign" else math.floor(self.theta_max * n)
-                k = target - int((~m).sum())
+                k = target - self._removed[j]
+                if k <= 0: continue
                 if self.theta == "sign": k = min(k, int(((self.runs[j] >= self.patience) & m).sum()))
                 if k <= 0: continue
+                a = self._deviation(j, p.detach()).abs()
                 score = a.masked_fill(~m, -1.0)
                 if self.theta == "sign": score = score.masked_fill(self.runs[j] < self.patience, -1.0)
                 idx = score.flatten().topk(k).indices
-                m.view(-1)[idx] = False; changed = True
+                m.view(-1)[idx] = False; changed = True; self._removed[j] += k
             else:                                                   # "similarity": a target share per task
+                a = self._deviation(j, p.detach()).abs()
+                s_bar = (self.lam_star / self.lam0 if self.lam0 > 0 else torch.ones(self.K)).to(p.device)
                 per = n // self.K
                 r = torch.floor(self.theta_max * frac * (1 - s_bar).clamp(0, 1) * per).long()   # [K]
                 score = a.masked_fill(~m, float("inf")).reshape(self.K, -1)
                 rank = score.argsort(1, descending=True).argsort(1)               # 0 = largest deviation
                 keep = (rank >= r[:, None]).reshape(m.shape)
                 new = m & keep
-                if bool((new != m).any()): m.copy_(new); changed = True
+                if bool((new != m).any()): m.copy_(new); changed = True; self._removed[j] = int((~m).sum())
         return changed
 
     def log(self) -> dict:
