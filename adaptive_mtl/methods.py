@@ -94,20 +94,20 @@ class SPS(Method):
         if not self.lam >= 0: raise ValueError(f"lam must be >= 0, got {self.lam}")
     def penalty(self, model, info): return self.lam * mean_constraint(model.trunk_layers())
 
-# %% ../nbs/05_methods.ipynb #c2122b5d
+# %% ../nbs/05_methods.ipynb #5d1152b3
 from .soft import AdaptiveSoftPenalty
 
 @dataclass(repr=False)
 class ASPS(Method):
     "Adaptive soft parameter sharing: mean constraint with similarity-driven λ*_k and a decay ratio θ that removes terms."
-    lam0: float = 0.02
+    lam0: float = 1.0
     similarity: str = "prediction"
-    theta: str = "linear"
+    theta: str = "sign"
     theta_max: float = 0.5
-    warmup: int = 200
-    ramp: int = 1000
+    warmup: int = 20
+    ramp: int = 100
     patience: int = 20
-    update_every: int = 10
+    update_every: int = 5
     beta: float = 0.9
     sharing = "soft"
     def __post_init__(self): self._pen = AdaptiveSoftPenalty(**self.config())
@@ -119,7 +119,7 @@ class ASPS(Method):
     def state_dict(self): return self._pen.state_dict()
     def load_state_dict(self, state): self._pen.load_state_dict(state)
 
-# %% ../nbs/05_methods.ipynb #bf7b8b7a
+# %% ../nbs/05_methods.ipynb #930c26db
 from .hard import NodeController, n_params as _ahps_n_params
 
 @dataclass(repr=False)
@@ -128,7 +128,7 @@ class AHPS(Method):
     statistic: str = "snr"
     warmup: int = 20
     sign_threshold: int = 10
-    tau: float = 0.5
+    tau: float = 0.2
     window: int | None = None
     max_split_fraction: float = 1.0
     layers: list | None = None
