@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_experiment.ipynb #24c79c05
 from __future__ import annotations
-import inspect, os, time, fcntl
+import csv, inspect, os, time, fcntl
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -64,14 +64,14 @@ def run_unit(setting: str, sim_kwargs: dict, label: str, method: Method, seed: i
     common = dict(setting=setting, method=label, seed=seed, fit_seconds=round(secs, 4), epochs=len(res.history),
                   best_epoch=res.best_epoch, nodes_split=float(best[split].sum()) if split else 0.0,
                   split_frac=float(best.get("split_frac", 0.0)), theta=float(best.get("theta", np.nan)),
-                  n_params=res.n_params, n_tasks=sim.train.n_tasks)
+                  n_params=res.n_params, n_tasks=sim.train.n_tasks, config=repr(res.method))
     related = sim.truth.sum(1) > 1
     return [dict(common, task=t, related=bool(related[k]), test_mse=float(ev.loc[t, "mse"]), test_r2=float(ev.loc[t, "r2"]))
             for k, t in enumerate(sim.train.task_names)]
 
 # %% ../nbs/07_experiment.ipynb #ac751997
 COLUMNS = ["setting", "method", "seed", "task", "related", "test_mse", "test_r2", "fit_seconds", "epochs", "best_epoch",
-           "nodes_split", "split_frac", "theta", "n_params", "n_tasks"]
+           "nodes_split", "split_frac", "theta", "n_params", "n_tasks", "config"]
 KEY = ["setting", "method", "seed"]
 
 def append_rows(path, rows: list) -> None:
@@ -85,13 +85,18 @@ def append_rows(path, rows: list) -> None:
             f.write(text); f.flush(); os.fsync(f.fileno())
         finally: fcntl.flock(f, fcntl.LOCK_UN)
 
+def _complete(line: str) -> bool:
+    "A CSV line with every field and no unterminated quote (a torn last line fails one of the two)."
+    try: return bool(line) and len(next(csv.reader([line], strict=True))) == len(COLUMNS)
+    except csv.Error: return False
+
 def read_results(path, repair: bool = False) -> pd.DataFrame:
     "Complete units of a results CSV; with `repair`, rewrite the file without incomplete units (atomically)."
     path = Path(path)
     if not path.exists() or path.stat().st_size == 0: return pd.DataFrame(columns=COLUMNS)
     lines = path.read_text().split("\n")
     if lines[0].split(",") != COLUMNS: raise ValueError(f"{path} is not a results file of run_study (header {lines[0][:80]!r})")
-    good = [l for l in lines[1:] if l.count(",") == len(COLUMNS) - 1]     # a torn line has fewer fields
+    good = [l for l in lines[1:] if _complete(l)]
     from io import StringIO
     df = pd.read_csv(StringIO("\n".join([lines[0]] + good)), keep_default_na=True)
     df = df.dropna(subset=["test_mse", "n_tasks"]).drop_duplicates(["setting", "method", "seed", "task"])
