@@ -37,14 +37,14 @@ def cosine_statistic(g: torch.Tensor) -> torch.Tensor:
     return c.masked_fill(eye, float("inf")).amin((1, 2))
 
 def snr_statistic(m: torch.Tensor, s: torch.Tensor, t: int, beta: float) -> torch.Tensor:
-    "Signal share `q` of the largest persistent, opposed task gradient per node, from EMAs `m [K,n,d]`, `s [K,n]` after `t` steps."
+    "Mean over tasks of the signal share `q` of each persistent task gradient that the others oppose, per node, from EMAs `m [K,n,d]`, `s [K,n]` after `t` steps."
     if t < 2: return torch.zeros(m.shape[1], device=m.device)
     bt = beta ** t
     c = (1 - beta) * (1 + bt) / ((1 + beta) * (1 - bt))                     # rho under pure noise
     mm = (m * m).sum(-1)
     q = ((mm / (s * (1 - bt)).clamp(min=1e-30) - c) / (1 - c)).clamp(0, 1)
     opposed = (m * m.sum(0)).sum(-1) < mm              # <m_k, M - m_k> < 0: the other tasks pull against task k
-    return (q * opposed).amax(0)
+    return (q * opposed).mean(0)
 
 STATISTICS = ("snr", "sign", "cosine", "always")
 
@@ -76,7 +76,7 @@ def transfer_optimizer_state(optimizer, layer: SplittableLinear, nodes: torch.Te
 # %% ../nbs/04_hard.ipynb #83909049
 class NodeController:
     "Counts consecutive per-node gradient conflicts and splits shared nodes of `SplittableLinear` trunk layers."
-    def __init__(self, statistic: str = "snr", warmup: int = 20, sign_threshold: int = 10, tau: float = 0.5,
+    def __init__(self, statistic: str = "snr", warmup: int = 20, sign_threshold: int = 10, tau: float = 0.2,
                  window: int | None = None, max_split_fraction: float = 1.0, layers=None, beta: float = 0.9):
         if statistic not in STATISTICS: raise ValueError(f"unknown statistic {statistic!r}; choose one of {STATISTICS}")
         if int(warmup) < 0 or int(sign_threshold) < 1: raise ValueError(f"need warmup >= 0 and sign_threshold >= 1, got {warmup}, {sign_threshold}")

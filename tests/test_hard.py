@@ -67,7 +67,7 @@ def test_snr_statistic_noise_vs_signal():
         g[:, 1, 0] += torch.tensor([4., -2., -2.])          # node 1: task 0 against tasks 1 and 2
         m = beta * m + (1 - beta) * g; s = beta * s + (1 - beta) * (g * g).sum(-1)
     q = snr_statistic(m, s, 300, beta)
-    assert q[0] < 0.25 and q[1] > 0.5
+    assert q[0] < 0.25 and q[1] > 0.4                        # mean of about 0.76, 0.44, 0.44
 
 
 def _feed(net, g):

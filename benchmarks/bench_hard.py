@@ -1,0 +1,97 @@
+"""AHPS speed: time per training step AHPS / HPS, and per-task gradients from one backward pass vs K backward passes.
+
+Part 1 times one Adam training step (forward, backward, controller, step) of MultiTaskMLP(sharing="hard") (HPS) and of
+AHPS's network with its NodeController (default statistic), in three phases: deciding with nothing split yet
+(hard-sharing fast path + per-task gradients + statistic), deciding with 25% of the nodes split (torch.where routing),
+and after the decision window (tracking off, 25% split). Part 2 times getting every task's gradient on every trunk row:
+one forward + one backward with tracking (`row_grads`) vs one forward + K `autograd.grad` calls. All timings are
+interleaved repeats in one run; the printed numbers are ratios of medians.
+Usage: python benchmarks/bench_hard.py [--ks 2,8,32] [--grad-ks 8,32] [--batch 32] [--hidden 32] [--reps 7]"""
+import argparse, time, statistics
+import torch
+from adaptive_mtl.layers import MultiTaskMLP
+from adaptive_mtl.hard import NodeController, row_grads
+from adaptive_mtl.methods import AHPS
+
+def make_step(model, opt, x, y, ctl=None):
+    def step():
+        opt.zero_grad(set_to_none=True)
+        ((model(x) - y) ** 2).mean(1).sum().backward()
+        if ctl is not None: ctl.update(model, opt)
+        opt.step()
+    return step
+
+def timed(fn, n):
+    t = time.perf_counter()
+    for _ in range(n): fn()
+    return (time.perf_counter() - t) / n
+
+def ahps_setup(K, a, split_frac, window):
+    torch.manual_seed(0)
+    d = AHPS().config(); d.update(warmup=10 ** 9, window=(10 ** 9 + 1) if window else None)
+    m = MultiTaskMLP(a.features, K, (a.hidden, a.hidden), sharing="adaptive"); opt = torch.optim.Adam(m.parameters(), 1e-3)
+    ctl = NodeController(**d); ctl.attach(m, opt)
+    if split_frac:
+        from adaptive_mtl.hard import transfer_optimizer_state
+        x, y = torch.randn(K, a.batch, a.features), torch.randn(K, a.batch)
+        make_step(m, opt, x, y, ctl)()
+        for l in m.trunk: transfer_optimizer_state(opt, l, l.split(torch.arange(int(split_frac * l.out_features))))
+    if not window: return m, opt, ctl
+    ctl.active = False
+    for l in m.trunk: l.track = False
+    return m, opt, None
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ks", default="2,8,32"); ap.add_argument("--grad-ks", default="8,32")
+    ap.add_argument("--batch", type=int, default=32); ap.add_argument("--hidden", type=int, default=32)
+    ap.add_argument("--features", type=int, default=10); ap.add_argument("--reps", type=int, default=7)
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads)
+    print(f"torch {torch.__version__}, {a.threads} thread(s), batch {a.batch}, hidden ({a.hidden}, {a.hidden}), p={a.features}, "
+          f"AHPS statistic {AHPS().statistic!r}")
+    print("\n1) time per training step, AHPS / HPS (median of interleaved repeats)")
+    print(f"{'K':>4} {'HPS ms':>8} {'deciding, 0% split':>20} {'deciding, 25% split':>20} {'after window, 25% split':>24}")
+    for K in [int(k) for k in a.ks.split(",")]:
+        x, y = torch.randn(K, a.batch, a.features), torch.randn(K, a.batch)
+        torch.manual_seed(0)
+        hps = MultiTaskMLP(a.features, K, (a.hidden, a.hidden), sharing="hard")
+        fns = {"hps": make_step(hps, torch.optim.Adam(hps.parameters(), 1e-3), x, y)}
+        for key, (sf, win) in {"d0": (0, False), "d25": (0.25, False), "w25": (0.25, True)}.items():
+            m, opt, ctl = ahps_setup(K, a, sf, win); fns[key] = make_step(m, opt, x, y, ctl)
+        n = max(20, 3000 // K)
+        for f in fns.values():
+            for _ in range(10): f()
+        ts = {k: [] for k in fns}
+        for _ in range(a.reps):
+            for k, f in fns.items(): ts[k].append(timed(f, n))
+        med = {k: statistics.median(v) for k, v in ts.items()}
+        r = {k: med[k] / med["hps"] for k in med}
+        print(f"{K:>4} {med['hps'] * 1e3:>8.3f} {r['d0']:>19.2f}x {r['d25']:>19.2f}x {r['w25']:>23.2f}x")
+
+    print("\n2) every task's gradient on every trunk row: K backward passes / one backward pass")
+    print(f"{'K':>4} {'one backward ms':>16} {'K backwards ms':>15} {'speed-up':>9}")
+    for K in [int(k) for k in a.grad_ks.split(",")]:
+        torch.manual_seed(0)
+        m = MultiTaskMLP(a.features, K, (a.hidden, a.hidden), sharing="adaptive")
+        x, y = torch.randn(K, a.batch, a.features), torch.randn(K, a.batch)
+        params = [p for l in m.trunk for p in (l.weight, l.bias)]
+        def one():
+            for l in m.trunk: l.track = True
+            m.zero_grad(set_to_none=True); ((m(x) - y) ** 2).mean(1).sum().backward()
+            return [row_grads(l) for l in m.trunk]
+        def loop():
+            for l in m.trunk: l.track = False
+            losses = ((m(x) - y) ** 2).mean(1)
+            return [torch.autograd.grad(losses[k], params, retain_graph=k < K - 1) for k in range(K)]
+        g1, gk = one(), loop()                                   # same numbers (checked), then time
+        for li, l in enumerate(m.trunk):
+            ref = torch.stack([torch.cat([gk[k][2 * li], gk[k][2 * li + 1][:, None]], -1) for k in range(K)])
+            torch.testing.assert_close(g1[li], ref, rtol=1e-4, atol=1e-6)
+        n = max(10, 2000 // K); t1, tk = [], []
+        for _ in range(a.reps): t1.append(timed(one, n)); tk.append(timed(loop, n))
+        m1, mk = statistics.median(t1), statistics.median(tk)
+        print(f"{K:>4} {m1 * 1e3:>16.3f} {mk * 1e3:>15.3f} {mk / m1:>8.1f}x")
+
+if __name__ == "__main__": main()
