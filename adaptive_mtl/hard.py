@@ -119,10 +119,9 @@ class NodeController:
         deciding = self.t >= self.warmup and (self.window is None or self.t < self.window)
         for i in self.idx:
             l = trunk[i]; v, c = self._value(i, row_grads(l))
-            c = c & ~l.split_mask
+            if self._nsplit[i]: c = c & ~l.split_mask
             self.run[i] = (self.run[i] + 1) * c
-            n_shared = l.out_features - self._nsplit[i]
-            if n_shared: self._conf += c.sum() / n_shared; self._nconf += 1
+            self._conf += c.sum(); self._nconf += l.out_features - self._nsplit[i]
             room = int(math.floor(self.max_split_fraction * l.out_features + 1e-9)) - self._nsplit[i]
             if not deciding or room <= 0: continue
             cand = torch.nonzero(self.run[i] >= self.sign_threshold).flatten()   # split nodes have run 0
