@@ -94,7 +94,7 @@ class SPS(Method):
         if not self.lam >= 0: raise ValueError(f"lam must be >= 0, got {self.lam}")
     def penalty(self, model, info): return self.lam * mean_constraint(model.trunk_layers())
 
-# %% ../nbs/05_methods.ipynb #240ef9cc
+# %% ../nbs/05_methods.ipynb #e7c539e5
 from .soft import AdaptiveSoftPenalty
 
 @dataclass(repr=False)
@@ -119,7 +119,7 @@ class ASPS(Method):
     def state_dict(self): return self._pen.state_dict()
     def load_state_dict(self, state): self._pen.load_state_dict(state)
 
-# %% ../nbs/05_methods.ipynb #f58a2b51
+# %% ../nbs/05_methods.ipynb #b9c0333e
 from .hard import NodeController, n_params as _ahps_n_params
 
 @dataclass(repr=False)
