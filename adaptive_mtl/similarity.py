@@ -56,6 +56,7 @@ def pooled_inputs(x: torch.Tensor, mask: torch.Tensor | None = None, max_rows: i
     if max_rows < 2: raise ValueError(f"max_rows must be at least 2, got {max_rows}")
     mask = torch.ones(x.shape[:2], dtype=torch.bool, device=x.device) if mask is None else mask.bool()
     if x.shape[0] > 1 and x.stride(0) == 0: rows = x[0][mask.any(0)]      # targets layout: the same rows for every task
+    elif bool(mask.all()): rows = x.reshape(-1, x.shape[-1])               # nothing masked: all rows, same order
     else: rows = x[mask]
     if len(rows) > max_rows: rows = rows[torch.linspace(0, len(rows) - 1, max_rows, device=x.device).long()]
     return rows
@@ -65,9 +66,11 @@ def prediction_correlation(model, x: torch.Tensor, mask: torch.Tensor | None = N
     "Correlation `[K,K]` of the tasks' predictions when every task's network sees the same inputs (pooled from `x [K,B,p]`)."
     rows = pooled_inputs(x, mask, max_rows)
     K = model.n_tasks
-    was = model.training; model.eval()
+    drop = getattr(model, "drop", None)                     # MultiTaskMLP: dropout is its only train/eval difference
+    toggle = model.training and not (isinstance(drop, torch.nn.Dropout) and drop.p == 0)
+    if toggle: model.eval()
     pred = model(rows.expand(K, *rows.shape))
-    model.train(was)
+    if toggle: model.train()
     return cosine_matrix(pred, center=True)
 
 # %% ../nbs/02_similarity.ipynb #d4287364

@@ -175,15 +175,18 @@ class AdaptiveSoftPenalty:
 
     def _count_conflicts(self):
         "Sign rule: run lengths of consecutive steps where the task-loss gradient opposes the penalty's pull on a term."
-        for j, (p, m, r, (c, inv, c2)) in enumerate(zip(self.params, self.masks, self.runs, self._coef)):
-            if p.grad is None: return
-            d = self._dev[j] if self._dev is not None else self._deviation(j, p)
-            cd = c2 * d                                                        # penalty gradient, closed form
-            back = cd.sum(0, keepdim=True) * (inv if inv is not None else 1 / self.K)
-            task_g = p.grad - cd + (back if self._full else self._mf[j] * back)
-            conflict = (task_g * d) < 0
-            r.add_(1).mul_(conflict if self._full else conflict & m)
-        self._dev = None
+        ds, self._dev = self._dev, None
+        if any(p.grad is None for p in self.params): return
+        if ds is None: ds = [self._deviation(j, p.detach()) for j, p in enumerate(self.params)]
+        cd = torch._foreach_mul([c[2] for c in self._coef], ds)               # penalty gradient 2 λ*_k M d, closed form,
+        back = [x.sum(0, keepdim=True) for x in cd]                           # minus its mean-coupling term
+        back = (torch._foreach_mul(back, 1 / self.K) if self._full else
+                torch._foreach_mul(self._mf, torch._foreach_mul(back, [c[1] for c in self._coef])))
+        task_g = torch._foreach_sub([p.grad for p in self.params], cd)
+        torch._foreach_add_(task_g, back)
+        prod = torch._foreach_mul(task_g, ds)
+        torch._foreach_add_(self.runs, 1)                                     # removed terms are never candidates again
+        torch._foreach_mul_(self.runs, [x < 0 for x in prod])
 
     def _remove(self, step) -> bool:
         "Remove terms according to the θ rule; returns whether a mask changed."
