@@ -150,8 +150,8 @@ class AdaptiveSoftPenalty:
         for j, (p, (c, inv, _)) in enumerate(zip(self.params, self._coef)):
             d = self._deviation(j, p)
             tot = tot + (d * d * c).sum()
-            devs.append(d.detach())
-        self._dev = devs if self.theta == "sign" else None                 # reused by the sign rule after backward
+            devs.append(d)
+        self._dev = devs if self.theta == "sign" else None                 # reused (without grad) by the sign rule
         return tot
 
     def _ramp(self, step) -> float:
