@@ -84,7 +84,7 @@ SIMILARITIES = ("prediction", "gradient", "early_gradient", "parameter", "none")
 class AdaptiveSoftPenalty:
     "ASPS penalty $\\sum_k\\lambda^*_k\\sum_i M_{k,i}(w_{k,i}-\\bar w_i)^2$ with similarity-driven λ* and monotone term removal θ."
     def __init__(self, lam0: float = 1.0, similarity: str = "prediction", theta: str = "sign", theta_max: float = 0.5,
-                 warmup: int = 20, ramp: int = 100, patience: int = 20, update_every: int = 5, beta: float = 0.9,
+                 warmup: int = 20, ramp: int = 100, patience: int = 20, update_every: int = 10, beta: float = 0.9,
                  freeze_after: int = 3, max_rows: int = 128):
         if not lam0 >= 0: raise ValueError(f"lam0 must be >= 0, got {lam0}")
         if similarity not in SIMILARITIES: raise ValueError(f"unknown similarity {similarity!r}; choose one of {SIMILARITIES}")
