@@ -94,7 +94,7 @@ class SPS(Method):
         if not self.lam >= 0: raise ValueError(f"lam must be >= 0, got {self.lam}")
     def penalty(self, model, info): return self.lam * mean_constraint(model.trunk_layers())
 
-# %% ../nbs/05_methods.ipynb #e7c539e5
+# %% ../nbs/05_methods.ipynb #28d0d5d2
 from .soft import AdaptiveSoftPenalty
 
 @dataclass(repr=False)
@@ -107,7 +107,7 @@ class ASPS(Method):
     warmup: int = 20
     ramp: int = 100
     patience: int = 20
-    update_every: int = 5
+    update_every: int = 10
     beta: float = 0.9
     sharing = "soft"
     def __post_init__(self): self._pen = AdaptiveSoftPenalty(**self.config())
