@@ -94,7 +94,7 @@ class SPS(Method):
         if not self.lam >= 0: raise ValueError(f"lam must be >= 0, got {self.lam}")
     def penalty(self, model, info): return self.lam * mean_constraint(model.trunk_layers())
 
-# %% ../nbs/05_methods.ipynb #0174e9e6
+# %% ../nbs/05_methods.ipynb #82768501
 from .soft import AdaptiveSoftPenalty
 
 @dataclass(repr=False)
