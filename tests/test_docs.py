@@ -95,3 +95,11 @@ def test_page_renders_in_chromium(server, page, tmp_path):
     assert len(text.split()) > 100, f"{page} rendered an (almost) empty body"
     assert not errors, f"JavaScript errors on {page}:\n" + "\n".join(errors)
     if page == "index.html": assert 'class="katex' in r.stdout, "maths was not rendered by KaTeX"
+
+def test_every_exported_symbol_has_a_doc_entry(site):
+    "Every public function and class in `adaptive_mtl` has a `show_doc` entry (an anchor) on some page."
+    from adaptive_mtl._modidx import d
+    ids = set().union(*(_parse(p).ids for p in site.glob("*.html")))
+    public = [s for syms in d["syms"].values() for s in syms if s.count(".") == 2 and not s.rsplit(".", 1)[1].startswith("_")]
+    missing = [s for s in public if s.rsplit(".", 1)[1].lower() not in ids]
+    assert len(public) > 50 and not missing, f"no doc entry for {missing}"

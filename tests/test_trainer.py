@@ -13,7 +13,7 @@ def test_sps_lambda_zero_is_stl(sim):
     np.testing.assert_array_equal(a.predict(sim.test), b.predict(sim.test))
 
 def test_large_lambda_pulls_trunks_together(sim):
-    spread = {lam: float(mean_constraint(fit(SPS(lam=lam), sim.train, seed=0, epochs=15, progress=False).model.trunk_layers()))
+    spread = {lam: mean_constraint(fit(SPS(lam=lam), sim.train, seed=0, epochs=15, progress=False).model.trunk_layers()).item()
               for lam in (0.0, 1.0, 100.0)}
     assert spread[100.0] < spread[1.0] < spread[0.0], spread
     assert spread[100.0] < 0.01 * spread[0.0], spread
