@@ -26,8 +26,7 @@ def _cos(a, b, eps=1e-12):
 
 def sign_statistic(g: torch.Tensor) -> torch.Tensor:
     "The papers' statistic: $\\min_k \\cos(g_k, \\sum_l g_l)$ per node from row gradients `g [K,n,d]`; conflict when < 0."
-    G = g.sum(0)
-    return ((g * G).sum(-1) / (g.norm(dim=-1) * G.norm(dim=-1)).clamp(min=1e-12)).min(0).values
+    return _cos(g, g.sum(0)).min(0).values
 
 def cosine_statistic(g: torch.Tensor) -> torch.Tensor:
     "Smallest pairwise cosine between the tasks' row gradients `g [K,n,d]`, per node; conflict when < -tau."
