@@ -79,52 +79,57 @@ class MultiTaskMLP(nn.Module):
         return self.head(self.features(x)).squeeze(-1)
 
 # %% ../nbs/01_layers.ipynb #e6298761
+class _TiedRows(torch.autograd.Function):
+    "Identity on a layer's `(weight, bias)`; backward gives every copy of a shared row the sum of the tasks' gradients on it."
+    @staticmethod
+    def forward(ctx, w, b, layer):
+        ctx.layer = layer
+        return w.view_as(w), b.view_as(b)
+
+    @staticmethod
+    def backward(ctx, gw, gb):
+        l = ctx.layer
+        if l.track: l.task_grads = (gw, gb)                       # untied: slice k is task k's gradient on every row
+        if l._n_split == l.out_features: return gw, gb, None
+        if l._n_split == 0: return gw.sum(0, keepdim=True).expand_as(gw), gb.sum(0, keepdim=True).expand_as(gb), None
+        s = l.split_mask
+        return torch.where(s[:, None], gw, gw.sum(0, keepdim=True)), torch.where(s, gb, gb.sum(0, keepdim=True)), None
+
 class SplittableLinear(nn.Module):
-    "A shared linear layer `[out,in]` whose output nodes can be split into `K` task-specific copies; forward on `x [K,B,in]`."
+    "A shared linear layer whose output nodes can be split into `K` task-specific nodes; weights `[K,out,in]`, forward on `x [K,B,in]`."
     def __init__(self, n_tasks: int, in_features: int, out_features: int):
         super().__init__()
         self.n_tasks, self.in_features, self.out_features = n_tasks, in_features, out_features
-        self.weight = nn.Parameter(torch.empty(out_features, in_features))
-        self.bias = nn.Parameter(torch.empty(out_features))
-        self.task_weight = nn.Parameter(torch.empty(n_tasks, out_features, in_features))
-        self.task_bias = nn.Parameter(torch.empty(n_tasks, out_features))
+        self.weight = nn.Parameter(torch.empty(n_tasks, out_features, in_features))
+        self.bias = nn.Parameter(torch.empty(n_tasks, out_features))
         self.register_buffer("split_mask", torch.zeros(out_features, dtype=torch.bool))
-        self.track, self.eff_weight, self.eff_bias, self._n_split = False, None, None, 0
+        self.track, self.task_grads, self._n_split = False, None, 0
         self.reset_parameters()
 
     def reset_parameters(self):
-        "nn.Linear's initialisation of the shared weights; task copies start equal to them; nothing split."
+        "nn.Linear's initialisation, one draw copied into every task's rows; nothing split."
         bound = 1 / math.sqrt(self.in_features)
         with torch.no_grad():
-            self.weight.uniform_(-bound, bound); self.bias.uniform_(-bound, bound)
-            self.task_weight.copy_(self.weight.expand_as(self.task_weight)); self.task_bias.copy_(self.bias.expand_as(self.task_bias))
+            w = torch.empty(self.out_features, self.in_features).uniform_(-bound, bound)
+            b = torch.empty(self.out_features).uniform_(-bound, bound)
+            self.weight.copy_(w.expand_as(self.weight)); self.bias.copy_(b.expand_as(self.bias))
             self.split_mask.zero_(); self._n_split = 0
 
     def _load_from_state_dict(self, *args, **kwargs):
         super()._load_from_state_dict(*args, **kwargs); self._n_split = int(self.split_mask.sum())
 
-    def effective(self):
-        "The weights each task uses: `([K,out,in], [K,out])`, task rows where split, shared rows elsewhere."
-        K, o, i = self.task_weight.shape
-        if not self._n_split: return self.weight.expand(K, o, i), self.bias.expand(K, o)     # nothing split yet: hard sharing
-        w = torch.where(self.split_mask[:, None], self.task_weight, self.weight.expand(K, o, i))
-        b = torch.where(self.split_mask, self.task_bias, self.bias.expand(K, o))
-        return w, b
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        w, b = self.effective()
-        if self.track and w.requires_grad:                        # keep per-task gradients of the effective rows
-            w.retain_grad(); b.retain_grad(); self.eff_weight, self.eff_bias = w, b
+        w, b = self.weight, self.bias
+        if self.track or self._n_split < self.out_features: w, b = _TiedRows.apply(w, b, self)
         return torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2))
 
     @torch.no_grad()
     def split(self, nodes) -> torch.Tensor:
-        "Split `nodes` (indices): copy their shared rows into all task copies and mark them; returns the newly split nodes."
+        "Split `nodes` (indices): untie their rows, so each task's copy follows its own gradient; returns the newly split nodes."
         nodes = torch.as_tensor(nodes, dtype=torch.long, device=self.split_mask.device).flatten()
         if len(nodes) and (nodes.min() < 0 or nodes.max() >= self.out_features):
             raise ValueError(f"node indices must be in [0, {self.out_features}), got {nodes.tolist()}")
         nodes = nodes[~self.split_mask[nodes]].unique()
-        self.task_weight[:, nodes] = self.weight[nodes]; self.task_bias[:, nodes] = self.bias[nodes]
         self.split_mask[nodes] = True; self._n_split = int(self.split_mask.sum())
         return nodes
 

@@ -2,8 +2,8 @@
 
 Part 1 times one Adam training step (forward, backward, controller, step) of MultiTaskMLP(sharing="hard") (HPS) and of
 AHPS's network with its NodeController (default statistic), in three phases: deciding with nothing split yet
-(hard-sharing fast path + per-task gradients + statistic), deciding with 25% of the nodes split (torch.where routing),
-and after the decision window (tracking off, 25% split). Part 2 times getting every task's gradient on every trunk row:
+(tied shared rows + per-task gradients + statistic), deciding with 25% of the nodes split, and after the decision
+window (tracking off, 25% split). Part 2 times getting every task's gradient on every trunk row:
 one forward + one backward with tracking (`row_grads`) vs one forward + K `autograd.grad` calls. All timings are
 interleaved repeats in one run; the printed numbers are ratios of medians.
 Usage: python benchmarks/bench_hard.py [--ks 2,8,32] [--grad-ks 8,32] [--batch 32] [--hidden 32] [--reps 7]"""
@@ -32,13 +32,12 @@ def ahps_setup(K, a, split_frac, window):
     m = MultiTaskMLP(a.features, K, (a.hidden, a.hidden), sharing="adaptive"); opt = torch.optim.Adam(m.parameters(), 1e-3)
     ctl = NodeController(**d); ctl.attach(m, opt)
     if split_frac:
-        from adaptive_mtl.hard import transfer_optimizer_state
         x, y = torch.randn(K, a.batch, a.features), torch.randn(K, a.batch)
         make_step(m, opt, x, y, ctl)()
-        for l in m.trunk: transfer_optimizer_state(opt, l, l.split(torch.arange(int(split_frac * l.out_features))))
+        for l in m.trunk: l.split(torch.arange(int(split_frac * l.out_features)))
     if not window: return m, opt, ctl
     ctl.active = False
-    for l in m.trunk: l.track = False
+    for l in m.trunk: l.track, l.task_grads = False, None
     return m, opt, None
 
 def main():
@@ -76,18 +75,20 @@ def main():
         torch.manual_seed(0)
         m = MultiTaskMLP(a.features, K, (a.hidden, a.hidden), sharing="adaptive")
         x, y = torch.randn(K, a.batch, a.features), torch.randn(K, a.batch)
-        params = [p for l in m.trunk for p in (l.weight, l.bias)]
         def one():
             for l in m.trunk: l.track = True
             m.zero_grad(set_to_none=True); ((m(x) - y) ** 2).mean(1).sum().backward()
             return [row_grads(l) for l in m.trunk]
-        def loop():
-            for l in m.trunk: l.track = False
-            losses = ((m(x) - y) ** 2).mean(1)
+        ws = [(l.weight.detach().clone().requires_grad_(), l.bias.detach().clone().requires_grad_()) for l in m.trunk]
+        params = [p for wb in ws for p in wb]
+        def loop():                                              # plain forward (no tie), one autograd.grad per task loss
+            h = x
+            for w, b in ws: h = m.act(torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2)))
+            losses = ((m.head(h).squeeze(-1) - y) ** 2).mean(1)
             return [torch.autograd.grad(losses[k], params, retain_graph=k < K - 1) for k in range(K)]
         g1, gk = one(), loop()                                   # same numbers (checked), then time
         for li, l in enumerate(m.trunk):
-            ref = torch.stack([torch.cat([gk[k][2 * li], gk[k][2 * li + 1][:, None]], -1) for k in range(K)])
+            ref = torch.stack([torch.cat([gk[k][2 * li][k], gk[k][2 * li + 1][k][:, None]], -1) for k in range(K)])
             torch.testing.assert_close(g1[li], ref, rtol=1e-4, atol=1e-6)
         n = max(10, 2000 // K); t1, tk = [], []
         for _ in range(a.reps): t1.append(timed(one, n)); tk.append(timed(loop, n))

@@ -5,19 +5,22 @@ import pytest
 import torch
 from adaptive_mtl.layers import MultiTaskMLP, SplittableLinear
 from adaptive_mtl.hard import (row_grads, sign_statistic, cosine_statistic, snr_statistic, NodeController,
-                               transfer_optimizer_state, check_optimizer, n_params)
+                               check_optimizer, n_params)
 from adaptive_mtl.methods import AHPS, HPS
 from adaptive_mtl.data import make_simulation
 from adaptive_mtl.trainer import fit, load
 
 
-def _loop_grads(model, x, y, layer):
-    losses = ((model(x) - y) ** 2).mean(1)
+def _loop_grads(model, x, y, li):
+    "K backward passes through a plain forward (no tie): task k's gradient on its copy of trunk layer li's rows."
+    ws = [(l.weight.detach().clone().requires_grad_(), l.bias.detach().clone().requires_grad_()) for l in model.trunk]
+    h = x
+    for w, b in ws: h = model.act(torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2)))
+    losses = ((model.head(h).squeeze(-1) - y) ** 2).mean(1)
     out = []
     for k in range(model.n_tasks):
-        gw, gb, tw, tb = torch.autograd.grad(losses[k], [layer.weight, layer.bias, layer.task_weight, layer.task_bias], retain_graph=True, allow_unused=True, materialize_grads=True)
-        m = layer.split_mask
-        out.append(torch.cat([torch.where(m[:, None], tw[k], gw), torch.where(m, tb[k], gb)[:, None]], -1))
+        gw, gb = torch.autograd.grad(losses[k], ws[li], retain_graph=True)
+        out.append(torch.cat([gw[k], gb[k, :, None]], -1))
     return torch.stack(out)
 
 
@@ -27,11 +30,13 @@ def test_one_backward_equals_k_backwards(K, split):
     net = MultiTaskMLP(4, K, hidden=(7, 5), sharing="adaptive").double()
     for l in net.trunk: l.track = True
     net.trunk[0].split(split); net.trunk[1].split(split[:2])
+    with torch.no_grad():                                   # split rows' copies differ from each other
+        for l in net.trunk: l.weight[:, l.split_mask] += 0.1 * torch.randn_like(l.weight[:, l.split_mask])
     x, y = torch.randn(K, 9, 4, dtype=torch.double), torch.randn(K, 9, dtype=torch.double)
     ((net(x) - y) ** 2).mean(1).sum().backward()
     one = [row_grads(l) for l in net.trunk]
-    for l, g in zip(net.trunk, one):
-        torch.testing.assert_close(g, _loop_grads(net, x, y, l), rtol=1e-10, atol=1e-12)
+    for li, g in enumerate(one):
+        torch.testing.assert_close(g, _loop_grads(net, x, y, li), rtol=1e-10, atol=1e-12)
 
 
 def test_function_preserved_at_split():
@@ -42,7 +47,7 @@ def test_function_preserved_at_split():
     for _ in range(5):
         opt.zero_grad(); ((net(x) - y) ** 2).mean(1).sum().backward(); opt.step()
     before = net(x).detach()
-    for l in net.trunk: transfer_optimizer_state(opt, l, l.split([1, 2, 9]))
+    for l in net.trunk: l.split([1, 2, 9])
     assert torch.equal(net(x).detach(), before)
 
 
@@ -71,9 +76,7 @@ def test_snr_statistic_noise_vs_signal():
 
 
 def _feed(net, g):
-    l = net.trunk[0]
-    l.eff_weight = g[..., :-1].clone().requires_grad_(); l.eff_bias = g[..., -1].clone().requires_grad_()
-    l.eff_weight.grad, l.eff_bias.grad = g[..., :-1].clone(), g[..., -1].clone()
+    net.trunk[0].task_grads = (g[..., :-1].clone(), g[..., -1].clone())
 
 
 def _grads():
@@ -88,7 +91,7 @@ def test_run_length_reset_and_warmup():
     seq = [fight, fight, fight, fight, calm, fight, fight]          # steps 0..6: conflicts all through warm-up, reset at 4
     for g in seq:
         _feed(net, g); assert ctl.update(net) == []
-    assert ctl.run[0].tolist() == [2] * 6
+    assert ctl.run.tolist() == [2] * 6
     _feed(net, fight); ev = ctl.update(net)                            # step 7: run length 3
     assert len(ev) == 6 and ev[0]["step"] == 7
 
@@ -118,30 +121,37 @@ def test_cap_and_layers_and_window():
     assert not ctl2.active and not net2.trunk[1].track                   # window closed: tracking off
 
 
-@pytest.mark.parametrize("opt_cls", [torch.optim.Adam, torch.optim.AdamW])
-def test_optimizer_state_transfer(opt_cls):
+@pytest.mark.parametrize("opt_cls", [torch.optim.Adam, torch.optim.AdamW, torch.optim.SGD, torch.optim.RMSprop])
+def test_optimizer_state_carried_into_split(opt_cls):
+    "Unsplit AHPS trains exactly as HPS, state included; at a split every task copy holds the shared row's state."
     torch.manual_seed(0)
-    net = MultiTaskMLP(3, 3, hidden=(5,), sharing="adaptive")
-    opt = opt_cls(net.parameters(), lr=1e-2)
+    net = MultiTaskMLP(3, 3, hidden=(5, 4), sharing="adaptive"); hps = MultiTaskMLP(3, 3, hidden=(5, 4), sharing="hard")
+    with torch.no_grad():
+        for la, lh in zip(net.trunk, hps.trunk): lh.weight.copy_(la.weight[0]); lh.bias.copy_(la.bias[0])
+    hps.head.load_state_dict(net.head.state_dict())
+    kw = {"momentum": 0.9} if opt_cls is torch.optim.SGD else {}
+    opt, oh = opt_cls(net.parameters(), lr=1e-2, **kw), opt_cls(hps.parameters(), lr=1e-2, **kw)
     x, y = torch.randn(3, 8, 3), torch.randn(3, 8)
-    for _ in range(4):
+    for _ in range(30):
+        for m, o in ((net, opt), (hps, oh)): o.zero_grad(); ((m(x) - y) ** 2).mean(1).sum().backward(); o.step()
+    torch.testing.assert_close(net(x), hps(x), rtol=1e-5, atol=1e-5)
+    l, lh = net.trunk[0], hps.trunk[0]
+    assert torch.equal(l.weight, l.weight[:1].expand_as(l.weight))          # shared copies bitwise identical
+    before = {k: v.clone() for k, v in opt.state[l.weight].items()}
+    for k, v in oh.state[lh.weight].items():
+        torch.testing.assert_close(before[k][0] if v.dim() else before[k], v, rtol=1e-5, atol=1e-7)   # copies' state = HPS row's
+    l.split([0, 2])
+    for k, v in before.items():                                              # every task copy holds the shared row's state
+        assert torch.equal(opt.state[l.weight][k], v)
+        if v.dim(): assert torch.equal(v[:, [0, 2]], v[:1, [0, 2]].expand(3, 2, 3))
+    for _ in range(5):                                                       # and from now on the copies part ways
         opt.zero_grad(); ((net(x) - y) ** 2).mean(1).sum().backward(); opt.step()
-    l = net.trunk[0]
-    st = {k: v[[0, 2]].clone() for k, v in opt.state[l.weight].items() if k != "step"}
-    stb = {k: v[[0, 2]].clone() for k, v in opt.state[l.bias].items() if k != "step"}
-    transfer_optimizer_state(opt, l, l.split([0, 2]))
-    for k, v in st.items():
-        assert torch.equal(opt.state[l.task_weight][k][:, [0, 2]], v.expand(3, 2, 3))
-        assert opt.state[l.weight][k][[0, 2]].abs().sum() == 0
-    for k, v in stb.items():
-        assert torch.equal(opt.state[l.task_bias][k][:, [0, 2]], v.expand(3, 2))
-        assert opt.state[l.bias][k][[0, 2]].abs().sum() == 0
-    assert torch.equal(opt.state[l.weight]["step"], opt.state[l.task_weight]["step"])
+    assert not torch.equal(l.weight[0, 0], l.weight[1, 0]) and torch.equal(l.weight[0, 1], l.weight[2, 1])
 
 
 def test_unsupported_optimizer_refused():
     net = MultiTaskMLP(3, 2, hidden=(5,), sharing="adaptive")
-    with pytest.raises(ValueError, match="cannot transfer the state of optimizer LBFGS"):
+    with pytest.raises(ValueError, match="cannot use optimizer LBFGS"):
         NodeController().attach(net, torch.optim.LBFGS(net.parameters()))
     with pytest.raises(ValueError, match="SplittableLinear"):
         NodeController().attach(MultiTaskMLP(3, 2, sharing="hard"))
