@@ -12,7 +12,8 @@ from adaptive_mtl.soft import AdaptiveSoftPenalty
 from adaptive_mtl.similarity import auc_vs_truth, cosine_matrix, pooled_inputs, parameter_cosine
 
 class Pen(AdaptiveSoftPenalty):
-    def __init__(self, rows="batch", fisher=False, start=0, measure="pred", power=1.0, wmean=False, simcap=False, **kw):
+    def __init__(self, rows="batch", fisher=False, start=0, measure="pred", power=1.0, wmean=False, simcap=False, mapping="linear", s_max=0.95, **kw):
+        self.mapping, self.s_max = mapping, s_max
         kw_simcap = [simcap]
         super().__init__(**kw); self.rows, self.fisher, self.start, self.measure, self.power = rows, fisher, start, measure, power
         self.wmean = wmean; self.simcap = kw_simcap[0]
@@ -54,9 +55,12 @@ class Pen(AdaptiveSoftPenalty):
     def lam_star(self):
         S = self.tracker.matrix
         off = (S.sum(1) - S.diag()) / max(self.K - 1, 1)
+        if getattr(self, "mapping", "linear") == "precision": return self.lam0 / (1 - off.clamp(0, self.s_max))
         return self.lam0 * off.clamp(min=0) ** self.power
     def attach(self, model):
+        import copy
         super().attach(model); self._buf = None; self._bufy = None; self._filling = True; self._z = None
+        self._m0 = copy.deepcopy(model).eval() if self.measure == "delta" else None
     def _collect(self, info):
         x, mask = info.x, info.mask
         if x.shape[0] > 1 and x.stride(0) == 0: rows = x[0][mask.any(0)]
@@ -75,6 +79,7 @@ class Pen(AdaptiveSoftPenalty):
             if len(rows) > self.max_rows: rows = rows[torch.linspace(0, len(rows) - 1, self.max_rows).long()]
         K = model.n_tasks
         pred = model(rows.expand(K, *rows.shape))
+        if self._m0 is not None: pred = pred - self._m0(rows.expand(K, *rows.shape))
         return cosine_matrix(pred, center=True)
     def __call__(self, model, info):
         if self.params is None: raise ValueError("attach first")
