@@ -16,10 +16,9 @@ __all__ = ['STATISTICS', 'SUPPORTED_OPTIMIZERS', 'row_grads', 'sign_statistic', 
 def row_grads(layer: SplittableLinear) -> torch.Tensor:
     "Task `k`'s gradient on every row (weights then bias) of a tracked `layer` from the last backward pass, `[K,out,in+1]`."
     if not isinstance(layer, SplittableLinear): raise ValueError(f"row_grads needs a SplittableLinear, got {type(layer).__name__}")
-    if layer.task_grads is None:
+    if not layer.track or layer.weight.grad is None:
         raise ValueError("no per-task gradients: set layer.track = True before the forward pass, then call backward()")
-    gw, gb = layer.task_grads
-    return torch.cat([gw, gb.unsqueeze(-1)], -1)
+    return torch.cat([layer.weight.grad, layer.bias.grad.unsqueeze(-1)], -1)
 
 # %% ../nbs/04_hard.ipynb #ba7ff932
 def _cos(a, b, eps=1e-12):
@@ -108,8 +107,9 @@ class NodeController:
         if not self.active: return []
         if sum(l.n_split for l in self._layers) != self._n_split: self._sync()   # a split made outside the controller
         for l, (gw, gb) in zip(self._layers, self._views):
-            if l.task_grads is None: row_grads(l)                        # raises: no tracked backward pass yet
-            gw.copy_(l.task_grads[0]); gb.copy_(l.task_grads[1])
+            if l.weight.grad is None: row_grads(l)                        # raises: no tracked backward pass yet
+            gw.copy_(l.weight.grad); gb.copy_(l.bias.grad)
+            l.tie_grads()                                                 # the tie the layer left to us (pre-split mask)
         v, c = self._value()
         c.logical_and_(self._shared)
         self.run.add_(1).mul_(c); self._conf.add_(c); self._nconf += self._n_shared
@@ -119,10 +119,16 @@ class NodeController:
             cand = torch.nonzero(self.run >= self.sign_threshold).flatten()      # split nodes have run 0
             if len(cand): new = self._split(cand, v, t)
         self.events += new
-        if self.window is not None and self.t >= self.window:                     # decisions over: stop tracking
-            self.active = False
-            for l in self._layers: l.track, l.task_grads = False, None
+        if self.window is not None and self.t >= self.window: self.stop()         # decisions over
         return new
+
+    def stop(self) -> None:
+        "End the decisions: no more statistics or splits; the layers tie their own gradients again (hard-sharing cost)."
+        self.active = False; self.release()
+
+    def release(self) -> None:
+        "Hand the tie back to the layers (untracked), e.g. when training ends; the decisions' state is kept."
+        for l in self._layers: l.track = False
 
     def _split(self, cand, v, t) -> list:
         "Split the candidates, strongest statistic first, within each layer's cap; returns the events."
@@ -158,8 +164,7 @@ class NodeController:
         self.t, self.active, self.events = int(d["t"]), bool(d["active"]), [dict(e) for e in d["events"]]
         self.run, self.m, self.s = d["run"].clone(), d["m"].clone(), d["s"].clone()
         self._sync()
-        if not self.active:
-            for l in self._layers: l.track, l.task_grads = False, None
+        if not self.active: self.stop()
 
 def n_params(model: MultiTaskMLP) -> int:
     "Parameters in use: task copies of a `SplittableLinear` count only for split nodes."

@@ -10,7 +10,7 @@ from torch import nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['SHARING', 'TaskLinear', 'MultiTaskMLP', 'SplittableLinear']
+__all__ = ['SHARING', 'TaskLinear', 'MultiTaskMLP', 'tie', 'SplittableLinear']
 
 # %% ../nbs/01_layers.ipynb #817c3ccc
 class TaskLinear(nn.Module):
@@ -79,21 +79,20 @@ class MultiTaskMLP(nn.Module):
         return self.head(self.features(x)).squeeze(-1)
 
 # %% ../nbs/01_layers.ipynb #e6298761
+def tie(g: torch.Tensor, split_mask: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
+    "Tie row gradients `g [K,rows,...]`: every copy of a row not in `split_mask` gets the sum over tasks."
+    s = split_mask.reshape(split_mask.shape + (1,) * (g.dim() - 2))
+    return torch.where(s, g, g.sum(0, keepdim=True), out=out)
+
 class _TiedRows(torch.autograd.Function):
-    "Identity on a layer's `(weight, bias)`; backward gives every copy of a shared row the sum of the tasks' gradients on it."
+    "Identity on a layer's `(weight, bias)`; backward ties the gradients of its shared rows."
     @staticmethod
-    def forward(ctx, w, b, layer):
-        ctx.layer = layer
+    def forward(ctx, w, b, split_mask):
+        ctx.split_mask = split_mask
         return w.view_as(w), b.view_as(b)
 
     @staticmethod
-    def backward(ctx, gw, gb):
-        l = ctx.layer
-        if l.track: l.task_grads = (gw, gb)                       # untied: slice k is task k's gradient on every row
-        if l._n_split == l.out_features: return gw, gb, None
-        if l._n_split == 0: return gw.sum(0, keepdim=True).expand_as(gw), gb.sum(0, keepdim=True).expand_as(gb), None
-        s = l.split_mask
-        return torch.where(s[:, None], gw, gw.sum(0, keepdim=True)), torch.where(s, gb, gb.sum(0, keepdim=True)), None
+    def backward(ctx, gw, gb): return tie(gw, ctx.split_mask), tie(gb, ctx.split_mask), None
 
 class SplittableLinear(nn.Module):
     "A shared linear layer whose output nodes can be split into `K` task-specific nodes; weights `[K,out,in]`, forward on `x [K,B,in]`."
@@ -103,7 +102,7 @@ class SplittableLinear(nn.Module):
         self.weight = nn.Parameter(torch.empty(n_tasks, out_features, in_features))
         self.bias = nn.Parameter(torch.empty(n_tasks, out_features))
         self.register_buffer("split_mask", torch.zeros(out_features, dtype=torch.bool))
-        self.track, self.task_grads, self._n_split = False, None, 0
+        self.track, self._n_split = False, 0
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -120,8 +119,14 @@ class SplittableLinear(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w, b = self.weight, self.bias
-        if self.track or self._n_split < self.out_features: w, b = _TiedRows.apply(w, b, self)
+        if not self.track and self._n_split < self.out_features: w, b = _TiedRows.apply(w, b, self.split_mask)
         return torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2))
+
+    @torch.no_grad()
+    def tie_grads(self) -> None:
+        "After a tracked backward pass: tie `.grad` in place, as the backward pass does when `track` is off."
+        for p in (self.weight, self.bias):
+            if p.grad is not None: tie(p.grad, self.split_mask, out=p.grad)
 
     @torch.no_grad()
     def split(self, nodes) -> torch.Tensor:

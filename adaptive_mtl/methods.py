@@ -55,6 +55,8 @@ class Method:
     def log(self) -> dict:
         "Scalars to record in the history at the end of each epoch."
         return {}
+    def finish(self, model: MultiTaskMLP) -> None:
+        "Called once when training ends (and after loading): release whatever `attach` hooked into the model."
     def state_dict(self) -> dict: return {}
     def load_state_dict(self, state: dict) -> None: pass
     def __repr__(self): return f"{self.name}({', '.join(f'{k}={v!r}' for k, v in self.config().items())})"
@@ -138,6 +140,7 @@ class AHPS(Method):
     def attach(self, model, optimizer=None):
         self._ctl = NodeController(**self.config()); self._ctl.attach(model, optimizer); self._model = model
     def after_backward(self, model, optimizer, info): self._ctl.update(model, optimizer)
+    def finish(self, model): self._ctl.release()
     def min_steps(self): return self.warmup
     def log(self): return self._ctl.log(self._model)
     @property

@@ -166,7 +166,7 @@ def fit(method="hps", train: MultiTaskData = None, val: MultiTaskData | None = N
             loss = losses.sum() + pen
             if not torch.isfinite(loss):
                 bad = [names[k] for k in torch.nonzero(~torch.isfinite(losses)).flatten().tolist()]
-                result.history = pd.DataFrame(rows)
+                result.history = pd.DataFrame(rows); method.finish(model)
                 raise TrainingError(f"non-finite loss at step {step} (epoch {epoch}) in "
                                     + (f"task {bad[0]!r}" if bad else "the penalty") +
                                     "; training stopped with the last good weights (try a smaller lr)", result)
@@ -193,6 +193,7 @@ def fit(method="hps", train: MultiTaskData = None, val: MultiTaskData | None = N
     if best[2] is not None:
         model.load_state_dict(best[2][0]); method.load_state_dict(best[2][1])
     result.history, result.best_epoch = pd.DataFrame(rows), best[1] if best[2] is not None else len(rows) - 1
+    method.finish(model)
     return result
 
 # %% ../nbs/06_trainer.ipynb #95fd9c99
@@ -228,7 +229,7 @@ def load(path, device="cpu") -> FitResult:
     method = METHODS[d["method"]](**d["method_config"])
     model = MultiTaskMLP(**d["model_config"]).to(device)
     method.attach(model, None)
-    model.load_state_dict(d["model_state"]); method.load_state_dict(d["method_state"])
+    model.load_state_dict(d["model_state"]); method.load_state_dict(d["method_state"]); method.finish(model)
     scaler = Scaler(**{k: v.numpy() for k, v in d["scaler"].items()})
     return FitResult(model, method, scaler, d["task_names"], d["feature_names"], d["layout"],
                      pd.DataFrame(d["history"]), d["config"], d["best_epoch"])

@@ -36,8 +36,7 @@ def ahps_setup(K, a, split_frac, window):
         make_step(m, opt, x, y, ctl)()
         for l in m.trunk: l.split(torch.arange(int(split_frac * l.out_features)))
     if not window: return m, opt, ctl
-    ctl.active = False
-    for l in m.trunk: l.track, l.task_grads = False, None
+    ctl.stop()
     return m, opt, None
 
 def main():
