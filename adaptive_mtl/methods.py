@@ -44,6 +44,8 @@ class Method:
 
     def attach(self, model: MultiTaskMLP, optimizer=None) -> None:
         "Called once before training (reset run-time state here)."
+    def prepare(self, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> None:
+        "Called once after `attach` with the standardised training tensors `x [K,n,p]`, `y [K,n]`, `mask [K,n]`."
     def penalty(self, model: MultiTaskMLP, info: StepInfo) -> torch.Tensor:
         "The penalty added to the summed task losses."
         return torch.zeros((), device=info.pred.device)
@@ -101,9 +103,9 @@ from .soft import AdaptiveSoftPenalty
 
 @dataclass(repr=False)
 class ASPS(Method):
-    "Adaptive soft parameter sharing: mean constraint with similarity-driven λ*_k and a decay ratio θ that removes terms."
+    "Adaptive soft parameter sharing: trunks pulled together as strongly as the tasks are similar, with a decay ratio θ that removes terms."
     lam0: float = 1.0
-    similarity: str = "prediction"
+    similarity: str = "pilot"
     theta: str = "sign"
     theta_max: float = 0.5
     warmup: int = 20
@@ -111,9 +113,11 @@ class ASPS(Method):
     patience: int = 20
     update_every: int = 10
     beta: float = 0.9
+    coupling: str = "graph"
     sharing = "soft"
     def __post_init__(self): self._pen = AdaptiveSoftPenalty(**self.config())
     def attach(self, model, optimizer=None): self._pen = AdaptiveSoftPenalty(**self.config()); self._pen.attach(model)
+    def prepare(self, x, y, mask): self._pen.prepare(x, y, mask)
     def penalty(self, model, info): return self._pen(model, info)
     def after_backward(self, model, optimizer, info): self._pen.after_backward(model, info)
     def min_steps(self): return self.warmup if self.theta != "none" else 0

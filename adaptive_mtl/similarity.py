@@ -4,12 +4,13 @@
 
 # %% ../nbs/02_similarity.ipynb #23acf528
 from __future__ import annotations
+import math
 import numpy as np
 import torch
 
 # %% auto #0
 __all__ = ['cosine_matrix', 'task_gradients', 'gradient_cosine', 'parameter_cosine', 'pooled_inputs', 'prediction_correlation',
-           'SimilarityTracker', 'auc_vs_truth']
+           'pilot_similarity', 'SimilarityTracker', 'auc_vs_truth']
 
 # %% ../nbs/02_similarity.ipynb #cdcbf5c9
 def _finish(S: torch.Tensor) -> torch.Tensor:
@@ -72,6 +73,28 @@ def prediction_correlation(model, x: torch.Tensor, mask: torch.Tensor | None = N
     pred = model(rows.expand(K, *rows.shape))
     if toggle: model.train()
     return cosine_matrix(pred, center=True)
+
+# %% ../nbs/02_similarity.ipynb #p1107a02
+@torch.no_grad()
+def pilot_similarity(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None = None, n_features: int = 100,
+                     alpha: float = 1.0, seed: int = 0, max_rows: int = 4096) -> torch.Tensor:
+    "Correlation `[K,K]`, on the pooled inputs, of per-task ridge fits on random `tanh` features of `x [K,n,p]`, `y [K,n]`."
+    if x.dim() != 3 or y.shape != x.shape[:2]: raise ValueError(f"need x [K,n,p] and y [K,n], got {tuple(x.shape)} and {tuple(y.shape)}")
+    if not alpha > 0: raise ValueError(f"alpha must be positive, got {alpha}")
+    if n_features < 1: raise ValueError(f"n_features must be positive, got {n_features}")
+    K, n, p = x.shape
+    m = (torch.ones(K, n, dtype=torch.bool, device=x.device) if mask is None else mask.bool()).double()
+    W = torch.randn(p, n_features, generator=torch.Generator().manual_seed(seed), dtype=torch.float64).to(x.device)
+    feats = lambda r: torch.tanh(r.double() @ W / math.sqrt(p))
+    rows = feats(pooled_inputs(x, mask, max_rows))
+    mu, sd = rows.mean(0), rows.std(0).clamp(min=1e-12)
+    rows, F = (rows - mu) / sd, (feats(x) - mu) / sd                              # [n_pool,q], [K,n,q]
+    cnt = m.sum(1, keepdim=True).clamp(min=1)
+    Fc = (F - (F * m[..., None]).sum(1, keepdim=True) / cnt[..., None]) * m[..., None]    # centred per task, masked
+    yc = (y.double() - (y.double() * m).sum(1, keepdim=True) / cnt) * m
+    A = Fc.transpose(1, 2) @ Fc + alpha * torch.eye(n_features, dtype=torch.float64, device=x.device)
+    b = torch.linalg.solve(A, (Fc.transpose(1, 2) @ yc[..., None]))[..., 0]         # [K,q]
+    return cosine_matrix(b @ rows.T, center=True)
 
 # %% ../nbs/02_similarity.ipynb #d4287364
 class SimilarityTracker:

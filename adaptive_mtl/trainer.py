@@ -145,7 +145,7 @@ def fit(method="hps", train: MultiTaskData = None, val: MultiTaskData | None = N
     opts = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
     if optimizer not in opts: raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {tuple(opts)}")
     opt = opts[optimizer](model.parameters(), lr=lr, weight_decay=weight_decay)
-    method.attach(model, opt)
+    method.attach(model, opt); method.prepare(*tr.full())
     config = dict(hidden=tuple(hidden) if hasattr(hidden, "__len__") else (hidden,), epochs=epochs, lr=lr,
                   batch_size=batch_size, weight_decay=weight_decay, patience=patience, min_epochs=min_epochs, seed=seed,
                   activation=activation, dropout=dropout, optimizer=optimizer)

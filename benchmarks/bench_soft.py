@@ -2,19 +2,20 @@
 
 One step is exactly what the trainer does: forward, per-task losses, the method's penalty, backward, the method's
 after_backward, Adam step. ASPS runs with its defaults and is timed in steady state (after its warm-up, with penalty
-terms removed and its periodic similarity/mask updates amortised over the timed steps). SPS and ASPS are timed
-interleaved in short blocks in one run (the ratio is the median of the per-block ratios), so the printed ratios are
-robust to a noisy shared machine.
+terms removed and its periodic mask updates amortised over the timed steps); its pilot similarity is computed once,
+before training, and is not part of a step. The K tasks share one teacher, so they are related and ASPS couples them.
+SPS and ASPS are timed interleaved in short blocks in one run (the ratio is the median of the per-block ratios),
+so the printed ratios are robust to a noisy shared machine.
 Usage: python benchmarks/bench_soft.py [--ks 2,8,32,128] [--batch 32] [--hidden 32] [--reps 7] [--device cpu]"""
 import argparse, time, statistics
 import torch
 from adaptive_mtl.methods import SPS, ASPS, StepInfo
 
-def make(method, K, p, h, device):
+def make(method, K, p, h, device, data):
     torch.manual_seed(0)
     model = method.build(p, K, (h, h)).to(device)
     opt = torch.optim.Adam(model.parameters(), 1e-3)
-    method.attach(model, opt)
+    method.attach(model, opt); method.prepare(*data)                     # ASPS: the pilot similarity, once
     return model, opt
 
 def stepper(method, model, opt, x, y, mask):
@@ -49,10 +50,11 @@ def main():
     res = {}
     for K in [int(k) for k in a.ks.split(",")]:
         g = torch.Generator().manual_seed(K)
-        x, y = torch.randn(K, a.batch, a.features, generator=g).to(dev), torch.randn(K, a.batch, generator=g).to(dev)
-        mask = torch.ones(K, a.batch, device=dev)
+        x = torch.randn(K, a.batch, a.features, generator=g)
+        y = torch.tanh(x @ torch.randn(a.features, generator=g)) + 0.5 * torch.randn(K, a.batch, generator=g)  # related tasks
+        x, y, mask = x.to(dev), y.to(dev), torch.ones(K, a.batch, device=dev)
         sps, asps = SPS(lam=0.3), ASPS()
-        ms, os_ = make(sps, K, a.features, a.hidden, dev); ma, oa = make(asps, K, a.features, a.hidden, dev)
+        ms, os_ = make(sps, K, a.features, a.hidden, dev, (x, y, mask)); ma, oa = make(asps, K, a.features, a.hidden, dev, (x, y, mask))
         fs, fa = stepper(sps, ms, os_, x, y, mask), stepper(asps, ma, oa, x, y, mask)
         for _ in range(asps.warmup + asps.ramp // 2): fa()                # steady state: terms removed
         for _ in range(10): fs()

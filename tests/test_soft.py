@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import torch
 from adaptive_mtl.similarity import (cosine_matrix, gradient_cosine, parameter_cosine, prediction_correlation,
-                                     task_gradients, SimilarityTracker, auc_vs_truth)
+                                     task_gradients, SimilarityTracker, auc_vs_truth, pilot_similarity)
 from adaptive_mtl.soft import MeanConstraintPenalty, AdaptiveSoftPenalty, trunk_params
 from adaptive_mtl.layers import MultiTaskMLP
 from adaptive_mtl.methods import ASPS, STL, SPS, StepInfo, mean_constraint
@@ -66,7 +66,8 @@ def test_permuting_tasks_is_invariant():
 def test_mask_removes_exactly_the_largest_deviations_and_they_stay_removed():
     torch.manual_seed(3)
     model = MultiTaskMLP(4, 3, hidden=(6,), sharing="soft", identical_init=False)
-    pen = AdaptiveSoftPenalty(lam0=1.0, similarity="none", theta="linear", theta_max=0.5, warmup=0, ramp=4, update_every=1)
+    pen = AdaptiveSoftPenalty(lam0=1.0, similarity="none", theta="linear", theta_max=0.5, warmup=0, ramp=4, update_every=1,
+                              coupling="mean")
     pen.attach(model)
     P = trunk_params(model)
     dev0 = [MeanConstraintPenalty.deviation(p.detach()).abs() for p in P]
@@ -99,16 +100,18 @@ def test_similarity_rule_removes_more_for_dissimilar_tasks():
     assert share[2] > share[0] and share[2] > share[1]
 
 
-def test_sign_rule_and_state_round_trip():
+@pytest.mark.parametrize("coupling", ["graph", "mean"])
+def test_sign_rule_and_state_round_trip(coupling):
     torch.manual_seed(5)
     model = MultiTaskMLP(4, 3, hidden=(6,), sharing="soft", identical_init=False)
-    pen = AdaptiveSoftPenalty(lam0=1.0, similarity="gradient", theta="sign", theta_max=0.3, warmup=0, patience=2, update_every=1)
+    kw = dict(lam0=1.0, similarity="gradient", theta="sign", theta_max=0.3, warmup=0, patience=2, update_every=1, coupling=coupling)
+    pen = AdaptiveSoftPenalty(**kw)
     pen.attach(model)
     for step in range(6):
         info = _info(step, model, seed=step)
         model.zero_grad(); (info.task_losses.sum() + pen(model, info)).backward(); pen.after_backward(model, info)
     assert 0 < pen.theta_t <= 0.3 + 1e-9
-    other = AdaptiveSoftPenalty(lam0=1.0, similarity="gradient", theta="sign", theta_max=0.3, warmup=0, patience=2, update_every=1)
+    other = AdaptiveSoftPenalty(**kw)
     other.attach(model); other.load_state_dict(pen.state_dict())
     for a, b in zip(other.masks, pen.masks): assert torch.equal(a, b)
     torch.testing.assert_close(other.lam_star, pen.lam_star)
@@ -141,7 +144,7 @@ def test_similarity_properties():
     losses = ((net(x) - y) ** 2).mean(1)
     params = trunk_params(net)
     for S in (gradient_cosine(task_gradients(losses, params)), parameter_cosine(params),
-              prediction_correlation(net, x), parameter_cosine(params, center=True)):
+              prediction_correlation(net, x), parameter_cosine(params, center=True), pilot_similarity(x, y)):
         assert S.shape == (4, 4)
         torch.testing.assert_close(S, S.T)
         torch.testing.assert_close(S.diag(), torch.ones(4))
@@ -150,6 +153,78 @@ def test_similarity_properties():
     S1 = gradient_cosine(task_gradients(losses, params))
     S2 = gradient_cosine(task_gradients(losses * torch.tensor([3., 1., 0.01, 1.]), params))
     torch.testing.assert_close(S1, S2, rtol=1e-4, atol=1e-5)
+
+
+def _graph_pen(K=4, seed=7, masks=True, A=None):
+    torch.manual_seed(seed)
+    model = MultiTaskMLP(3, K, hidden=(5,), sharing="soft", identical_init=False)
+    pen = AdaptiveSoftPenalty(lam0=0.8, similarity="none", theta="none", coupling="graph"); pen.attach(model)
+    if A is None: A = torch.rand(K, K); A = (A + A.T) / 2 - 0.2             # some negative entries: clipped to 0
+    pen.tracker.matrix = A.clone().fill_diagonal_(1.0)
+    if masks:
+        for m in pen.masks: m.copy_(torch.rand(m.shape) > 0.3)
+    pen._refresh()
+    return model, pen
+
+
+def test_graph_penalty_hand_computation_and_gradient():
+    K = 4; model, pen = _graph_pen(K)
+    A = pen.tracker.matrix.clamp(0, 1).fill_diagonal_(1.0)
+    P = trunk_params(model)
+    hand = sum(A[k, j] * (pen.masks[t][k] * pen.masks[t][j] * (P[t][k] - P[t][j]) ** 2).sum()
+               for t in range(len(P)) for k in range(K) for j in range(K)) * 0.8 / (2 * K)
+    got = pen(model, _info(1, model, K=K, p=3))
+    assert got.item() == pytest.approx(hand.item(), rel=1e-5)
+    auto = torch.autograd.grad(got, P)
+    closed = pen._split(pen._graph_terms()[2])
+    for a, c in zip(auto, closed): torch.testing.assert_close(a, c, rtol=1e-4, atol=1e-6)
+    # lambda*_k is lam0 times the mean clipped similarity to the other tasks
+    torch.testing.assert_close(pen.lam_star, 0.8 * (A.sum(1) - 1) / (K - 1))
+
+
+def test_graph_penalty_reduces_to_sps_and_frees_an_unrelated_task():
+    model, pen = _graph_pen(masks=False, A=torch.ones(4, 4))
+    assert pen(model, _info(1, model, K=4, p=3)).item() == pytest.approx(0.8 * mean_constraint(model.trunk_layers()).item(), rel=1e-5)
+    A = torch.ones(4, 4); A[3, :3] = A[:3, 3] = -0.5                       # task 3 unlike the others: no pull on it
+    model, pen = _graph_pen(masks=False, A=A)
+    P = trunk_params(model)
+    g = torch.autograd.grad(pen(model, _info(1, model, K=4, p=3)), P)
+    for t in g: assert t[3].abs().max() == 0 and t[:3].abs().max() > 0
+    assert pen.lam_star[3] == 0
+
+
+def test_graph_penalty_is_invariant_to_task_order():
+    model, pen = _graph_pen(5, seed=8)
+    v = pen(model, _info(1, model, K=5, p=3)).item()
+    perm = torch.tensor([3, 0, 4, 1, 2])
+    with torch.no_grad():
+        for p in trunk_params(model): p.copy_(p[perm])
+    for m in pen.masks: m.copy_(m[perm])
+    pen.tracker.matrix = pen.tracker.matrix[perm][:, perm]; pen._refresh()
+    assert pen(model, _info(1, model, K=5, p=3)).item() == pytest.approx(v, rel=1e-5)
+
+
+def test_pilot_similarity_needs_the_data_and_stays_fixed():
+    torch.manual_seed(9)
+    model = MultiTaskMLP(3, 3, hidden=(5,), sharing="soft")
+    pen = AdaptiveSoftPenalty(); pen.attach(model)
+    with pytest.raises(ValueError, match="needs the training data"): pen(model, _info(0, model, p=3))
+    info = _info(0, model, p=3)
+    pen.prepare(info.x, info.y, info.mask)
+    S = pen.tracker.matrix.clone()
+    torch.testing.assert_close(S, pilot_similarity(info.x, info.y, info.mask))
+    assert pen.tracker.frozen
+    pen.tracker.update(torch.eye(3)); torch.testing.assert_close(pen.tracker.matrix, S)   # frozen: later updates ignored
+    with pytest.raises(ValueError, match="call attach"): AdaptiveSoftPenalty().prepare(info.x, info.y)
+
+
+def test_asps_default_separates_the_unrelated_tasks():
+    sim = make_simulation("mixed", n_train=50, seed=0)
+    r = fit(ASPS(), sim.train, sim.val, seed=0, progress=False, epochs=30)
+    pen = r.method._pen
+    assert auc_vs_truth(pen.tracker.matrix, sim.truth) >= 0.9
+    unrelated = np.flatnonzero(sim.truth.sum(1) == 1)
+    assert pen.lam_star[unrelated].max() < pen.lam_star[np.setdiff1d(np.arange(6), unrelated)].min()
 
 
 def test_auc_and_tracker():
@@ -163,4 +238,5 @@ def test_auc_and_tracker():
 def test_bad_input():
     with pytest.raises(ValueError, match="unknown similarity"): AdaptiveSoftPenalty(similarity="psychic")
     with pytest.raises(ValueError, match="theta_max must be in"): AdaptiveSoftPenalty(theta_max=2)
+    with pytest.raises(ValueError, match="unknown coupling"): AdaptiveSoftPenalty(coupling="pairs")
     with pytest.raises(ValueError, match="sharing='soft'"): trunk_params(MultiTaskMLP(3, 2, sharing="hard"))
