@@ -6,6 +6,7 @@
 from __future__ import annotations
 import math
 import torch
+from torch.autograd.function import once_differentiable
 from .similarity import SimilarityTracker, prediction_correlation, gradient_cosine, parameter_cosine, pilot_similarity
 
 # %% auto #0
@@ -87,6 +88,7 @@ class _ClosedForm(torch.autograd.Function):
     @staticmethod
     def forward(ctx, value, grads, *params): ctx.grads = grads; return value.clone()
     @staticmethod
+    @once_differentiable                                      # the closed form has no graph: no double backward
     def backward(ctx, go): return (None, None, *[go * g for g in ctx.grads])
 
 class AdaptiveSoftPenalty:
