@@ -9,8 +9,8 @@ import torch
 from .layers import MultiTaskMLP, SplittableLinear
 
 # %% auto #0
-__all__ = ['STATISTICS', 'SUPPORTED_OPTIMIZERS', 'row_grads', 'sign_statistic', 'cosine_statistic', 'snr_statistic',
-           'check_optimizer', 'NodeController', 'n_params']
+__all__ = ['STATISTICS', 'SUPPORTED_OPTIMIZERS', 'row_grads', 'reference_row_grads', 'sign_statistic', 'cosine_statistic',
+           'snr_statistic', 'check_optimizer', 'NodeController', 'n_params']
 
 # %% ../nbs/04_hard.ipynb #3e0829e5
 def row_grads(layer: SplittableLinear) -> torch.Tensor:
@@ -19,6 +19,18 @@ def row_grads(layer: SplittableLinear) -> torch.Tensor:
     if not layer.track or layer.weight.grad is None:
         raise ValueError("no per-task gradients: set layer.track = True before the forward pass, then call backward()")
     return torch.cat([layer.weight.grad, layer.bias.grad.unsqueeze(-1)], -1)
+
+# %% ../nbs/04_hard.ipynb #r1107f01
+def reference_row_grads(model: MultiTaskMLP, x: torch.Tensor, y: torch.Tensor) -> list:
+    "Reference for `row_grads`: $K$ `autograd.grad` calls through a plain forward (no tie), `[K,out,in+1]` per trunk layer."
+    ws = [(l.weight.detach().clone().requires_grad_(), l.bias.detach().clone().requires_grad_()) for l in model.trunk]
+    h = x
+    for w, b in ws: h = model.act(torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2)))
+    losses = ((model.head(h).squeeze(-1) - y) ** 2).mean(1)
+    params = [p for wb in ws for p in wb]; K = model.n_tasks
+    gk = [torch.autograd.grad(losses[k], params, retain_graph=k < K - 1) for k in range(K)]
+    return [torch.stack([torch.cat([g[2 * li][k], g[2 * li + 1][k][:, None]], -1) for k, g in enumerate(gk)])
+            for li in range(len(ws))]
 
 # %% ../nbs/04_hard.ipynb #ba7ff932
 def _cos(a, b, eps=1e-12):

@@ -10,7 +10,7 @@ Usage: python benchmarks/bench_hard.py [--ks 2,8,32] [--grad-ks 8,32] [--batch 3
 import argparse, time, statistics
 import torch
 from adaptive_mtl.layers import MultiTaskMLP
-from adaptive_mtl.hard import NodeController, row_grads
+from adaptive_mtl.hard import NodeController, row_grads, reference_row_grads
 from adaptive_mtl.methods import AHPS
 
 def make_step(model, opt, x, y, ctl=None):
@@ -78,17 +78,8 @@ def main():
             for l in m.trunk: l.track = True
             m.zero_grad(set_to_none=True); ((m(x) - y) ** 2).mean(1).sum().backward()
             return [row_grads(l) for l in m.trunk]
-        ws = [(l.weight.detach().clone().requires_grad_(), l.bias.detach().clone().requires_grad_()) for l in m.trunk]
-        params = [p for wb in ws for p in wb]
-        def loop():                                              # plain forward (no tie), one autograd.grad per task loss
-            h = x
-            for w, b in ws: h = m.act(torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2)))
-            losses = ((m.head(h).squeeze(-1) - y) ** 2).mean(1)
-            return [torch.autograd.grad(losses[k], params, retain_graph=k < K - 1) for k in range(K)]
-        g1, gk = one(), loop()                                   # same numbers (checked), then time
-        for li, l in enumerate(m.trunk):
-            ref = torch.stack([torch.cat([gk[k][2 * li][k], gk[k][2 * li + 1][k][:, None]], -1) for k in range(K)])
-            torch.testing.assert_close(g1[li], ref, rtol=1e-4, atol=1e-6)
+        loop = lambda: reference_row_grads(m, x, y)             # plain forward (no tie), one autograd.grad per task loss
+        for g1, ref in zip(one(), loop()): torch.testing.assert_close(g1, ref, rtol=1e-4, atol=1e-6)   # same numbers, then time
         n = max(10, 2000 // K); t1, tk = [], []
         for _ in range(a.reps): t1.append(timed(one, n)); tk.append(timed(loop, n))
         m1, mk = statistics.median(t1), statistics.median(tk)
