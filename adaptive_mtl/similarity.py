@@ -83,18 +83,18 @@ def pilot_similarity(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None
     if not alpha > 0: raise ValueError(f"alpha must be positive, got {alpha}")
     if n_features < 1: raise ValueError(f"n_features must be positive, got {n_features}")
     K, n, p = x.shape
-    m = (torch.ones(K, n, dtype=torch.bool, device=x.device) if mask is None else mask.bool()).double()
+    m = torch.ones(K, n, dtype=torch.bool, device=x.device) if mask is None else mask.bool()
     W = torch.randn(p, n_features, generator=torch.Generator().manual_seed(seed), dtype=torch.float64).to(x.device)
     feats = lambda r: torch.tanh(r.double() @ W / math.sqrt(p))
     rows = feats(pooled_inputs(x, mask, max_rows))
     mu, sd = rows.mean(0), rows.std(0).clamp(min=1e-12)
-    rows, F = (rows - mu) / sd, (feats(x) - mu) / sd                              # [n_pool,q], [K,n,q]
-    cnt = m.sum(1, keepdim=True).clamp(min=1)
-    Fc = (F - (F * m[..., None]).sum(1, keepdim=True) / cnt[..., None]) * m[..., None]    # centred per task, masked
-    yc = (y.double() - (y.double() * m).sum(1, keepdim=True) / cnt) * m
-    A = Fc.transpose(1, 2) @ Fc + alpha * torch.eye(n_features, dtype=torch.float64, device=x.device)
-    b = torch.linalg.solve(A, (Fc.transpose(1, 2) @ yc[..., None]))[..., 0]         # [K,q]
-    return cosine_matrix(b @ rows.T, center=True)
+    eye = alpha * torch.eye(n_features, dtype=torch.float64, device=x.device)
+    b = []
+    for k in range(K):                                   # one task at a time: memory for one task's features only
+        F, t = (feats(x[k][m[k]]) - mu) / sd, y[k][m[k]].double()
+        if len(t): F, t = F - F.mean(0), t - t.mean()    # centred per task (a task without rows gets b = 0)
+        b.append(torch.linalg.solve(F.T @ F + eye, F.T @ t))
+    return cosine_matrix(torch.stack(b) @ ((rows - mu) / sd).T, center=True)
 
 # %% ../nbs/02_similarity.ipynb #d4287364
 class SimilarityTracker:

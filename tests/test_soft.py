@@ -240,3 +240,15 @@ def test_bad_input():
     with pytest.raises(ValueError, match="theta_max must be in"): AdaptiveSoftPenalty(theta_max=2)
     with pytest.raises(ValueError, match="unknown coupling"): AdaptiveSoftPenalty(coupling="pairs")
     with pytest.raises(ValueError, match="sharing='soft'"): trunk_params(MultiTaskMLP(3, 2, sharing="hard"))
+
+
+def test_pilot_similarity_task_without_rows_and_targets_layout():
+    torch.manual_seed(10)
+    x, y = torch.randn(3, 20, 4), torch.randn(3, 20)
+    m = torch.ones(3, 20, dtype=torch.bool); m[1] = False                  # task 1 has no observed row
+    S = pilot_similarity(x, y, m)
+    assert torch.isfinite(S).all() and S[1, 0] == 0 and S[1, 2] == 0 and S[1, 1] == 1
+    shared = torch.randn(30, 4).expand(3, 30, 4)                           # targets layout: one x for every task
+    ys = torch.stack([torch.tanh(shared[0] @ torch.ones(4)), torch.tanh(shared[0] @ torch.ones(4)) * 2, torch.randn(30)])
+    S2 = pilot_similarity(shared, ys)
+    assert S2[0, 1] > 0.99 and abs(S2[0, 2]) < 0.9
