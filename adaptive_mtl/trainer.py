@@ -216,6 +216,8 @@ def _save(self: FitResult, path) -> Path:
     return path
 FitResult.save = _save
 
+_ADDED_LATER = {"asps": {"coupling": "mean"}}     # options added after files were saved, with the value those files meant
+
 def load(path, device="cpu") -> FitResult:
     "Load a `FitResult` saved with `FitResult.save` (safe: `weights_only=True`)."
     path = Path(path)
@@ -226,7 +228,7 @@ def load(path, device="cpu") -> FitResult:
     if not isinstance(d, dict) or d.get("format") != _FORMAT:
         raise ValueError(f"{path} is a torch file but not an adaptive_mtl model (format {d.get('format') if isinstance(d, dict) else type(d).__name__!r})")
     if d["method"] not in METHODS: raise ValueError(f"{path} uses method {d['method']!r}, unknown to this version")
-    method = METHODS[d["method"]](**d["method_config"])
+    method = METHODS[d["method"]](**{**_ADDED_LATER.get(d["method"], {}), **d["method_config"]})
     model = MultiTaskMLP(**d["model_config"]).to(device)
     method.attach(model, None)
     model.load_state_dict(d["model_state"]); method.load_state_dict(d["method_state"]); method.finish(model)

@@ -252,3 +252,14 @@ def test_pilot_similarity_task_without_rows_and_targets_layout():
     ys = torch.stack([torch.tanh(shared[0] @ torch.ones(4)), torch.tanh(shared[0] @ torch.ones(4)) * 2, torch.randn(30)])
     S2 = pilot_similarity(shared, ys)
     assert S2[0, 1] > 0.99 and abs(S2[0, 2]) < 0.9
+
+
+def test_asps_file_saved_before_coupling_existed_loads_as_mean_coupling():
+    sim = make_simulation("mixed", n_train=30, seed=2)
+    r = fit(ASPS(similarity="prediction", coupling="mean", warmup=2, update_every=2), sim.train, sim.val, seed=0, progress=False, epochs=4)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = r.save(Path(tmp) / "m.pt")
+        d = torch.load(path, weights_only=True); del d["method_config"]["coupling"]; torch.save(d, path)   # an older file
+        back = load(path)
+    assert back.method.coupling == "mean"
+    np.testing.assert_array_equal(back.predict(sim.test), r.predict(sim.test))
