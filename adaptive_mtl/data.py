@@ -254,6 +254,7 @@ class Simulation:
     test: MultiTaskData
     truth: np.ndarray
     scenario: str
+    teachers: list = field(default_factory=list, repr=False)   # (B_k, a_k) per task: the noise-free f_k(x) = a_k·tanh(B_k x)
 
 def make_simulation(scenario="mixed", n_tasks=None, n_train=200, n_val=None, n_test=1000, n_features=10,
                     rho=0.9, snr=3.0, seed=0, hidden_teacher=5) -> Simulation:
@@ -283,7 +284,7 @@ def make_simulation(scenario="mixed", n_tasks=None, n_train=200, n_val=None, n_t
         return MultiTaskData.from_groups(x, y, np.array(names)[t], task_names=names,
                                          info=dict(scenario=scenario, rho=rho, snr=snr))
     truth = ((cl[:, None] == cl[None, :]) & (cl[:, None] >= 0)) | np.eye(K, dtype=bool)
-    return Simulation(draw(n_train), draw(n_val), draw(n_test), truth.astype(float), scenario)
+    return Simulation(draw(n_train), draw(n_val), draw(n_test), truth.astype(float), scenario, teachers)
 
 # %% ../nbs/00_data.ipynb #602de09f
 def _rdata(package: str, item: str) -> pd.DataFrame:
