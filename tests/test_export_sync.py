@@ -20,12 +20,12 @@ def test_export_leaves_library_unchanged(tmp_path):
     changed = [f for f in mine if not filecmp.cmp(ROOT / f, tmp / f, shallow=False)]
     assert not changed, f"adaptive_mtl/ is out of sync with nbs/ (run nbdev_export): {changed}"
 
-NBS = sorted((ROOT / "nbs").glob("*.ipynb"))
+NBS = sorted(p.relative_to(ROOT / "nbs").as_posix() for p in (ROOT / "nbs").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
-@pytest.mark.parametrize("nb", NBS, ids=[p.name for p in NBS])
+@pytest.mark.parametrize("nb", NBS)
 def test_notebook_is_clean(nb, tmp_path):
     tmp = _copy(tmp_path)
-    r = subprocess.run([tool("nbdev_clean"), "--fname", f"nbs/{nb.name}"], cwd=tmp, capture_output=True, text=True, timeout=120)
+    r = subprocess.run([tool("nbdev_clean"), "--fname", f"nbs/{nb}"], cwd=tmp, capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stderr
-    assert json.loads((tmp / "nbs" / nb.name).read_text()) == json.loads(nb.read_text()), \
-        f"{nb.name} is not nbdev_clean-clean: run nbdev_clean before committing"
+    assert json.loads((tmp / "nbs" / nb).read_text()) == json.loads((ROOT / "nbs" / nb).read_text()), \
+        f"{nb} is not nbdev_clean-clean: run nbdev_clean before committing"

@@ -3,7 +3,7 @@ import os, subprocess
 import pytest
 from conftest import ROOT, tool
 
-NBS = sorted(p.name for p in (ROOT / "nbs").glob("*.ipynb"))
+NBS = sorted(p.relative_to(ROOT / "nbs").as_posix() for p in (ROOT / "nbs").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)
 
 @pytest.mark.parametrize("nb", NBS)
 def test_notebook_runs(nb):

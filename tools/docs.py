@@ -11,16 +11,20 @@ ROOT = Path(__file__).resolve().parents[1]
 NBS = ROOT / "nbs"
 
 def section(nb: str) -> str:
-    "Sidebar section of a notebook, from its number."
+    "Sidebar section of a notebook (a path relative to nbs/): the landing page, the library, or a study in studies/."
     if nb == "index.ipynb": return "Get started"
-    return "Studies" if nb[:2].isdigit() and int(nb[:2]) >= 10 else "Methods"
+    return "Studies" if nb.startswith("studies/") else "Library"
+
+def notebooks() -> list:
+    "Every notebook under nbs/ (studies/ included) as a path relative to nbs/, landing page first."
+    nbs = sorted(p.relative_to(NBS).as_posix() for p in NBS.rglob("*.ipynb") if not p.name.startswith("_") and ".ipynb_checkpoints" not in p.parts)
+    return ["index.ipynb"] + [n for n in nbs if n != "index.ipynb"]
 
 def write_sidebar() -> Path:
-    "nbs/sidebar.yml from the notebooks present: Get started; Methods (00-09); Studies (10+)."
-    nbs = sorted(p.name for p in NBS.glob("*.ipynb"))
-    nbs = ["index.ipynb"] + [n for n in nbs if n != "index.ipynb"]
+    "nbs/sidebar.yml from the notebooks present: Get started; Library; Studies (nbs/studies/)."
+    nbs = notebooks()
     lines = ["website:", "  sidebar:", "    contents:"]
-    for sec in ("Get started", "Methods", "Studies"):
+    for sec in ("Get started", "Library", "Studies"):
         items = [n for n in nbs if section(n) == sec]
         if items: lines += [f"      - section: {sec}", "        contents:"] + [f"          - {n}" for n in items]
     path = NBS / "sidebar.yml"; path.write_text("\n".join(lines) + "\n")
@@ -31,14 +35,15 @@ def _local_links(site: Path, cache: Path):
     from nbdev.config import get_config
     cfg = get_config(); host = f"{cfg.doc_host.rstrip('/')}{cfg.doc_baseurl.rstrip('/')}/"
     pages = {}                                       # quarto's page name (output-file) -> smalldocs' page name
-    for nb in cache.glob("*.ipynb"):
+    for nb in cache.rglob("*.ipynb"):
         cells = json.loads(nb.read_text())["cells"]
         m = re.search(r"^output-file:\s*(\S+)", "".join(cells[0]["source"]), re.M) if cells else None
-        if m: pages[m[1]] = nb.stem + ".html"
+        if m: pages[m[1]] = nb.relative_to(cache).with_suffix(".html").as_posix()
     pat = re.compile(re.escape(host) + r"([\w.-]+\.html)")
-    for page in site.glob("*.html"):
-        text = page.read_text()
-        new = pat.sub(lambda m: pages.get(m[1], m[0]), text)
+    for page in site.rglob("*.html"):
+        text = page.read_text(); up = "../" * (len(page.relative_to(site).parts) - 1)
+        new = pat.sub(lambda m: up + pages[m[1]] if m[1] in pages else m[0], text)
+        if up: new = new.replace('"site_libs/katex/', f'"{up}site_libs/katex/')   # KaTeX is set site-relative, pages in studies/ sit lower
         if new != text: page.write_text(new)
 
 def build_offline(out: Path) -> Path:
@@ -70,7 +75,7 @@ def main():
         subprocess.run([str(Path(sys.executable).parent / "nbdev_docs")], check=True); out = ROOT / "_docs"
     else:
         out = build_offline(Path(a.out))
-    print(f"site built in {out} ({len(list(out.glob('*.html')))} pages)")
+    print(f"site built in {out} ({len(list(out.rglob('*.html')))} pages)")
     if a.preview:
         print(f"serving on http://127.0.0.1:{a.port}/ (Ctrl-C to stop)")
         subprocess.run([sys.executable, "-m", "http.server", str(a.port), "--bind", "127.0.0.1", "--directory", str(out)])

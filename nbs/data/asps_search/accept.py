@@ -1,4 +1,4 @@
-"Acceptance criteria (as in 03_soft cell 28) for every candidate in the given row CSVs, on a seed range."
+"Acceptance criteria (as in 04_soft cell 28) for every candidate in the given row CSVs, on a seed range."
 import sys, glob, numpy as np, pandas as pd
 lo, hi = map(int, sys.argv[1].split("-"))
 ctrl = pd.concat([pd.read_csv("nbs/data/soft_study.csv"), pd.read_csv("nbs/data/soft_confirm.csv")])
