@@ -10,16 +10,20 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from fastcore.basics import patch
 from tqdm.auto import tqdm
 from .data import MultiTaskData, Scaler, TaskTensors
 from .layers import MultiTaskMLP
 from .methods import Method, StepInfo, get_method, METHODS
 
 # %% auto #0
-__all__ = ['task_metrics', 'TrainingError', 'FitResult', 'fit', 'load']
+__all__ = ['task_metrics', 'task_losses', 'TrainingError', 'DataSchema', 'FitResult', 'EarlyStopping', 'fit', 'load']
 
 # %% ../nbs/07_trainer.ipynb #0c725d5b
-def task_metrics(y, pred, names) -> pd.DataFrame:
+def task_metrics(y,      # per-task arrays of observed targets
+                 pred,   # per-task arrays of predictions, aligned with `y`
+                 names,  # task names, one per array
+                ) -> pd.DataFrame:
     "Per-task MSE, RMSE, MAE, R² and n from lists of per-task arrays, plus an `overall` row (the mean over tasks; n summed)."
     rows = []
     for yk, pk in zip(y, pred):
@@ -30,43 +34,71 @@ def task_metrics(y, pred, names) -> pd.DataFrame:
     overall = pd.DataFrame([{**df.drop(columns="n").mean().to_dict(), "n": int(df["n"].sum())}], index=["overall"])
     return pd.concat([df, overall]).rename_axis("task")
 
-# %% ../nbs/07_trainer.ipynb #d3391661
+# %% ../nbs/07_trainer.ipynb #ebd67bed
+def task_losses(pred: torch.Tensor,  # predictions `[K,B]`
+                y: torch.Tensor,     # standardised targets `[K,B]`
+                mask: torch.Tensor,  # `[K,B]`, True where the target is observed
+               ) -> torch.Tensor:
+    "Masked mean squared error per task, `[K]`."
+    m = mask.to(pred.dtype)
+    return ((pred - y) ** 2 * m).sum(1) / m.sum(1).clamp(min=1)
+
+# %% ../nbs/07_trainer.ipynb #16bf8864
 class TrainingError(RuntimeError):
     "Training stopped (a non-finite loss); `.result` holds a `FitResult` with the last good weights."
     def __init__(self, msg, result=None): super().__init__(msg); self.result = result
 
-def _align(data: MultiTaskData, names: list, n_features: int, feature_names: list) -> MultiTaskData:
-    "`data` with task codes in the model's task order; unknown tasks and wrong features are errors."
-    if data.n_features != n_features:
-        raise ValueError(f"data have {data.n_features} feature columns, the model was fitted on {n_features}")
-    if list(data.feature_names) != list(feature_names) and not all(str(f).startswith("x") for f in data.feature_names):
-        raise ValueError(f"feature columns {data.feature_names} differ from the fitted ones {feature_names}")
-    lookup = {n: i for i, n in enumerate(names)}
-    unknown = [t for t in data.task_names if t not in lookup]
-    if data.layout == "groups":
-        used = set(np.unique(data.task))
-        unknown = [data.task_names[i] for i in sorted(used) if data.task_names[i] not in lookup]
-        if unknown: raise ValueError(f"unknown task {unknown[0]!r}: the model knows {len(names)} tasks ({names[:5]}...)")
-        remap = np.array([lookup.get(t, -1) for t in data.task_names])
-        return MultiTaskData(data.X, data.y, remap[data.task], list(names), data.feature_names, "groups", data.info)
-    if unknown or len(data.task_names) != len(names):
-        raise ValueError(f"target columns {data.task_names} do not match the fitted tasks {names}" +
-                         (f" (unknown task {unknown[0]!r})" if unknown else ""))
-    order = [data.task_names.index(n) for n in names]
-    return MultiTaskData(data.X, data.y[:, order], None, list(names), data.feature_names, "targets", data.info)
+@dataclass
+class DataSchema:
+    "Task names (in the model's order), feature names and layout of the data a model was fitted on."
+    task_names: list     # the tasks, in the order of the model's heads
+    feature_names: list  # the columns of `X`
+    layout: str          # 'groups' or 'targets'
 
+    @classmethod
+    def of(cls, data: MultiTaskData) -> DataSchema:
+        "The schema of `data`."
+        return cls(data.task_names, data.feature_names, data.layout)
+
+    def align(self, data: MultiTaskData) -> MultiTaskData:
+        "`data` with task codes in the model's task order; unknown tasks and wrong features are errors."
+        names, feature_names = self.task_names, self.feature_names
+        if data.n_features != len(feature_names):
+            raise ValueError(f"data have {data.n_features} feature columns, the model was fitted on {len(feature_names)}")
+        if list(data.feature_names) != list(feature_names) and not all(str(f).startswith("x") for f in data.feature_names):
+            raise ValueError(f"feature columns {data.feature_names} differ from the fitted ones {feature_names}")
+        lookup = {n: i for i, n in enumerate(names)}
+        unknown = [t for t in data.task_names if t not in lookup]
+        if data.layout == "groups":
+            used = set(np.unique(data.task))
+            unknown = [data.task_names[i] for i in sorted(used) if data.task_names[i] not in lookup]
+            if unknown: raise ValueError(f"unknown task {unknown[0]!r}: the model knows {len(names)} tasks ({names[:5]}...)")
+            remap = np.array([lookup.get(t, -1) for t in data.task_names])
+            return MultiTaskData(data.X, data.y, remap[data.task], list(names), data.feature_names, "groups", data.info)
+        if unknown or len(data.task_names) != len(names):
+            raise ValueError(f"target columns {data.task_names} do not match the fitted tasks {names}" +
+                             (f" (unknown task {unknown[0]!r})" if unknown else ""))
+        order = [data.task_names.index(n) for n in names]
+        return MultiTaskData(data.X, data.y[:, order], None, list(names), data.feature_names, "targets", data.info)
+
+# %% ../nbs/07_trainer.ipynb #d3391661
 @dataclass
 class FitResult:
     "A fitted multi-task model: `predict`, `evaluate`, `history`, `save`."
-    model: MultiTaskMLP
-    method: Method
-    scaler: Scaler
-    task_names: list
-    feature_names: list
-    layout: str
-    history: pd.DataFrame
-    config: dict = field(default_factory=dict)
-    best_epoch: int = -1
+    model: MultiTaskMLP                          # the trained network, with the weights of the restored epoch
+    method: Method                               # the method with its state (split masks, penalty masks)
+    scaler: Scaler                               # the standardisation of the training split
+    schema: DataSchema                           # tasks, features and layout of the training data
+    history: pd.DataFrame                        # one row per epoch: losses per task, the method's log
+    config: dict = field(default_factory=dict)   # the training arguments of `fit`
+    best_epoch: int = -1                         # the epoch whose weights were restored
+
+    @property
+    def task_names(self) -> list: return self.schema.task_names
+    @property
+    def feature_names(self) -> list: return self.schema.feature_names
+    @property
+    def layout(self) -> str: return self.schema.layout
 
     @property
     def n_params(self) -> int:
@@ -87,9 +119,12 @@ class FitResult:
         self.model.eval(); z = self.model(x); self.model.train()
         return tt, z.cpu(), mask.cpu()
 
-    def predict(self, data: MultiTaskData, standardized: bool = False) -> np.ndarray:
+    def predict(self,
+                data: MultiTaskData,         # rows of known tasks, in either layout of the training data
+                standardized: bool = False,  # predictions on the standardised target scale instead of original units
+               ) -> np.ndarray:
         "Predictions for `data` in original units (`[n]` groups layout, `[n,K]` targets layout)."
-        data = _align(data, self.task_names, len(self.feature_names), self.feature_names)
+        data = self.schema.align(data)
         tt, z, mask = self._predict_std(data)
         if data.layout == "groups":
             out = np.empty(len(data)); rows = tt.rows.cpu()
@@ -98,9 +133,12 @@ class FitResult:
         z = z.T.double().numpy()
         return z if standardized else self.scaler.inverse_y(z)
 
-    def evaluate(self, data: MultiTaskData, standardized: bool = False) -> pd.DataFrame:
+    def evaluate(self,
+                 data: MultiTaskData,         # rows of known tasks with their targets
+                 standardized: bool = False,  # metrics on the standardised scale (comparable across tasks)
+                ) -> pd.DataFrame:
         "Per-task MSE, RMSE, MAE, R² (original units unless `standardized`) and an `overall` row (mean over tasks)."
-        data = _align(data, self.task_names, len(self.feature_names), self.feature_names)
+        data = self.schema.align(data)
         p = self.predict(data, standardized)
         y = self.scaler.y(data.y, data.task) if standardized else data.y
         if data.layout == "groups":
@@ -113,86 +151,138 @@ class FitResult:
         return (f"FitResult({self.method!r}, {len(self.task_names)} tasks, {len(self.history)} epochs, "
                 f"best epoch {self.best_epoch}, {self.n_params} parameters)")
 
+# %% ../nbs/07_trainer.ipynb #26fe7f25
+@dataclass
+class EarlyStopping:
+    "The best epoch so far and its saved state; `update` says when to stop, `restore` loads the best state back."
+    patience: int                  # epochs without improvement before stopping
+    first_epoch: int = 0           # epochs before this one are never kept
+    best_loss: float = math.inf    # lowest validation loss of a kept epoch
+    best_epoch: int = -1           # its epoch (-1: none yet)
+    best_state: tuple | None = None  # `(model state, method state)` of that epoch
+
+    def update(self, epoch: int, val_loss: float, model, method) -> bool:
+        "Record `epoch`'s validation loss (saving the state when it is the best kept one); `True` when training should stop."
+        if epoch >= self.first_epoch and val_loss < self.best_loss:
+            self.best_loss, self.best_epoch = val_loss, epoch
+            self.best_state = (copy.deepcopy(model.state_dict()), copy.deepcopy(method.state_dict()))
+        return epoch >= self.first_epoch and epoch - max(self.best_epoch, self.first_epoch) >= self.patience
+
+    def restore(self, model, method) -> int | None:
+        "Load the best state into `model` and `method`; the restored epoch, or `None` when no epoch was kept."
+        if self.best_state is None: return None
+        model.load_state_dict(self.best_state[0]); method.load_state_dict(self.best_state[1])
+        return self.best_epoch
+
+# %% ../nbs/07_trainer.ipynb #5bd53e18
+def _stop_non_finite(result: FitResult, history: list, losses: torch.Tensor, step: int, epoch: int):
+    "Raise `TrainingError` naming the step and the first task with a non-finite loss; `result` keeps the last good weights."
+    bad = [result.task_names[k] for k in torch.nonzero(~torch.isfinite(losses)).flatten().tolist()]
+    result.history = pd.DataFrame(history); result.method.finish(result.model)
+    raise TrainingError(f"non-finite loss at step {step} (epoch {epoch}) in "
+                        + (f"task {bad[0]!r}" if bad else "the penalty") +
+                        "; training stopped with the last good weights (try a smaller lr)", result)
+
+def _train_epoch(result: FitResult,  # the fit in progress: model, method, task names
+                 optimizer,          # the torch optimizer over the model's parameters
+                 batches,            # one epoch of `(x, y, mask)` from `TaskTensors.batches`
+                 step: int,          # training steps taken before this epoch
+                 epoch: int,         # this epoch's number (for the history and errors)
+                 history: list,      # the rows of the epochs before (kept when training stops)
+                ) -> tuple:
+    "Train on every batch once; `(history row, steps taken so far)`."
+    model, method = result.model, result.method
+    loss_sums = torch.zeros(len(result.task_names), device=next(model.parameters()).device)
+    penalty_sum, n_batches = 0.0, 0
+    for x, y, mask in batches:
+        pred = model(x)
+        losses = task_losses(pred, y, mask)
+        info = StepInfo(step, x, y, mask, pred, losses)
+        penalty = method.penalty(model, info)
+        loss = losses.sum() + penalty
+        if not torch.isfinite(loss): _stop_non_finite(result, history, losses, step, epoch)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        method.after_backward(model, optimizer, info)
+        optimizer.step()
+        loss_sums += losses.detach(); penalty_sum += float(penalty.detach()); n_batches += 1; step += 1
+    row = dict(epoch=epoch, step=step, train_loss=float(loss_sums.mean()) / n_batches, penalty=penalty_sum / n_batches)
+    row.update({f"train_{n}": v for n, v in zip(result.task_names, (loss_sums / n_batches).tolist())})
+    return row, step
+
+@torch.no_grad()
+def _validation_row(model: MultiTaskMLP, tensors: TaskTensors, names: list) -> dict:
+    "Mean and per-task loss on all validation rows, in eval mode."
+    model.eval(); x, y, mask = tensors.full(); losses = task_losses(model(x), y, mask); model.train()
+    return {"val_loss": float(losses.mean()), **{f"val_{n}": v for n, v in zip(names, losses.tolist())}}
+
 # %% ../nbs/07_trainer.ipynb #124e4473
 def _device(device):
     if device in (None, "auto"): return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     return torch.device(device)
 
-def _task_losses(pred, y, mask):
-    "Masked mean squared error per task, `[K]`."
-    m = mask.to(pred.dtype)
-    return ((pred - y) ** 2 * m).sum(1) / m.sum(1).clamp(min=1)
+_OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
-def fit(method="hps", train: MultiTaskData = None, val: MultiTaskData | None = None, *, hidden=(32, 32),
-        epochs: int = 300, lr: float = 3e-3, batch_size: int = 32, weight_decay: float = 0.0, patience: int = 30,
-        min_epochs: int = 0, seed: int = 0, device="auto", progress: bool = True, activation: str = "relu",
-        dropout: float = 0.0, optimizer: str = "adam") -> FitResult:
-    "Train `method` (a `Method` or its name) on `train`, early-stopping on `val`; returns a `FitResult`."
+def _checked(method, train, val, epochs, batch_size, patience, lr, optimizer) -> tuple:
+    "Validate the arguments of `fit`; `(a private copy of the method, val aligned to train's tasks)`."
     if not isinstance(train, MultiTaskData): raise ValueError(f"train must be a MultiTaskData, got {type(train).__name__}")
-    for nm, v in (("epochs", epochs), ("batch_size", batch_size), ("patience", patience)):
-        if int(v) < 1: raise ValueError(f"{nm} must be a positive integer, got {v}")
+    for name, v in (("epochs", epochs), ("batch_size", batch_size), ("patience", patience)):
+        if int(v) < 1: raise ValueError(f"{name} must be a positive integer, got {v}")
     if not lr > 0: raise ValueError(f"lr must be positive, got {lr}")
+    if optimizer not in _OPTIMIZERS: raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {tuple(_OPTIMIZERS)}")
     method = copy.deepcopy(get_method(method))
     if val is not None:
         if val.layout != train.layout: raise ValueError(f"val layout {val.layout!r} differs from train layout {train.layout!r}")
-        val = _align(val, train.task_names, train.n_features, train.feature_names)
-    dev = _device(device)
-    torch.manual_seed(seed); gen = torch.Generator().manual_seed(seed)
-    scaler = Scaler.fit(train)
-    tr = TaskTensors(train, scaler, device=dev)
-    va = TaskTensors(val, scaler, device=dev) if val is not None else None
-    model = method.build(train.n_features, train.n_tasks, hidden, activation=activation, dropout=dropout).to(dev)
-    opts = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
-    if optimizer not in opts: raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {tuple(opts)}")
-    opt = opts[optimizer](model.parameters(), lr=lr, weight_decay=weight_decay)
-    method.attach(model, opt); method.prepare(*tr.full())
+        val = DataSchema.of(train).align(val)
+    return method, val
+
+def fit(method="hps",                      # a `Method` or its name: 'stl', 'hps', 'sps', 'ahps', 'asps'
+        train: MultiTaskData = None,       # the training split
+        val: MultiTaskData | None = None,  # the validation split for early stopping (None: train all `epochs`)
+        *,
+        hidden=(32, 32),                   # widths of the hidden layers
+        epochs: int = 300,                 # most epochs to train
+        lr: float = 3e-3,                  # learning rate
+        batch_size: int = 32,              # rows per task in a batch
+        weight_decay: float = 0.0,         # the optimizer's weight decay
+        patience: int = 30,                # stop this many epochs after the last improvement on `val`
+        min_epochs: int = 0,               # never restore weights from before this epoch
+        seed: int = 0,                     # seeds the initial weights and the batch order
+        device="auto",                     # 'cpu', 'cuda', or 'auto' (cuda when available)
+        progress: bool = True,             # show a progress bar
+        activation: str = "relu",          # activation of the hidden layers
+        dropout: float = 0.0,              # dropout rate of the hidden layers
+        optimizer: str = "adam",           # 'adam', 'adamw' or 'sgd'
+       ) -> FitResult:
+    "Train `method` on `train`, early-stopping on `val`; returns a `FitResult`."
+    method, val = _checked(method, train, val, epochs, batch_size, patience, lr, optimizer)
     config = dict(hidden=tuple(hidden) if hasattr(hidden, "__len__") else (hidden,), epochs=epochs, lr=lr,
                   batch_size=batch_size, weight_decay=weight_decay, patience=patience, min_epochs=min_epochs, seed=seed,
                   activation=activation, dropout=dropout, optimizer=optimizer)
-    steps_per_epoch = math.ceil(tr.n_rows / batch_size)
-    first_ok = max(min_epochs, math.ceil(method.min_steps() / steps_per_epoch))   # no restore before the warm-up ends
-    names, rows, step = train.task_names, [], 0
-    best = (math.inf, -1, None)
-    result = FitResult(model, method, scaler, names, train.feature_names, train.layout, pd.DataFrame(), config)
+    dev = _device(device)
+    torch.manual_seed(seed); generator = torch.Generator().manual_seed(seed)
+    scaler = Scaler.fit(train)
+    train_tensors = TaskTensors(train, scaler, device=dev)
+    val_tensors = TaskTensors(val, scaler, device=dev) if val is not None else None
+    model = method.build(train.n_features, train.n_tasks, hidden, activation=activation, dropout=dropout).to(dev)
+    opt = _OPTIMIZERS[optimizer](model.parameters(), lr=lr, weight_decay=weight_decay)
+    method.attach(model, opt); method.prepare(*train_tensors.full())
+    steps_per_epoch = math.ceil(train_tensors.n_rows / batch_size)
+    stopper = EarlyStopping(patience, max(min_epochs, math.ceil(method.min_steps() / steps_per_epoch)))
+    result = FitResult(model, method, scaler, DataSchema.of(train), pd.DataFrame(), config)
+    history, step, start = [], 0, time.perf_counter()
     bar = tqdm(range(epochs), desc=method.name, disable=not progress, leave=False)
-    t0 = time.perf_counter()
     for epoch in bar:
-        tot = torch.zeros(train.n_tasks, device=dev); pen_tot = 0.0; nb = 0
-        for x, y, mask in tr.batches(batch_size, gen):
-            pred = model(x)
-            losses = _task_losses(pred, y, mask)
-            info = StepInfo(step, x, y, mask, pred, losses)
-            pen = method.penalty(model, info)
-            loss = losses.sum() + pen
-            if not torch.isfinite(loss):
-                bad = [names[k] for k in torch.nonzero(~torch.isfinite(losses)).flatten().tolist()]
-                result.history = pd.DataFrame(rows); method.finish(model)
-                raise TrainingError(f"non-finite loss at step {step} (epoch {epoch}) in "
-                                    + (f"task {bad[0]!r}" if bad else "the penalty") +
-                                    "; training stopped with the last good weights (try a smaller lr)", result)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            method.after_backward(model, opt, info)
-            opt.step()
-            tot += losses.detach(); pen_tot += float(pen.detach()); nb += 1; step += 1
-        row = dict(epoch=epoch, step=step, train_loss=float(tot.mean()) / nb, penalty=pen_tot / nb)
-        row.update({f"train_{n}": v for n, v in zip(names, (tot / nb).tolist())})
-        if va is not None:
-            with torch.no_grad():
-                model.eval(); x, y, mask = va.full(); vl = _task_losses(model(x), y, mask); model.train()
-            row["val_loss"] = float(vl.mean())
-            row.update({f"val_{n}": v for n, v in zip(names, vl.tolist())})
-        row.update(method.log()); row["seconds"] = time.perf_counter() - t0
-        rows.append(row)
-        if va is None: continue
+        row, step = _train_epoch(result, opt, train_tensors.batches(batch_size, generator), step, epoch, history)
+        if val_tensors is not None: row.update(_validation_row(model, val_tensors, result.task_names))
+        row.update(method.log()); row["seconds"] = time.perf_counter() - start
+        history.append(row)
+        if val_tensors is None: continue
         bar.set_postfix(val=f"{row['val_loss']:.4f}")
-        if epoch >= first_ok and row["val_loss"] < best[0]:
-            best = (row["val_loss"], epoch, (copy.deepcopy(model.state_dict()), copy.deepcopy(method.state_dict())))
-        if epoch >= first_ok and epoch - max(best[1], first_ok) >= patience: break
+        if stopper.update(epoch, row["val_loss"], model, method): break
     bar.close()
-    if best[2] is not None:
-        model.load_state_dict(best[2][0]); method.load_state_dict(best[2][1])
-    result.history, result.best_epoch = pd.DataFrame(rows), best[1] if best[2] is not None else len(rows) - 1
+    restored = stopper.restore(model, method)
+    result.history, result.best_epoch = pd.DataFrame(history), len(history) - 1 if restored is None else restored
     method.finish(model)
     return result
 
@@ -203,7 +293,10 @@ def _py(v):
     "numpy scalars to Python, so that `weights_only` loading accepts them."
     return v.item() if isinstance(v, np.generic) else v
 
-def _save(self: FitResult, path) -> Path:
+@patch
+def save(self: FitResult,
+         path,  # the file to write (its folder is created)
+        ) -> Path:
     "Save to `path` (a single file)."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     torch.save(dict(format=_FORMAT, method=self.method.name.lower(), method_config=self.method.config(),
@@ -214,11 +307,12 @@ def _save(self: FitResult, path) -> Path:
                     layout=self.layout, history={c: [_py(v) for v in self.history[c]] for c in self.history.columns},
                     config=self.config, best_epoch=int(self.best_epoch)), path)
     return path
-FitResult.save = _save
 
-_ADDED_LATER = {"asps": {"coupling": "mean"}}     # options added after files were saved, with the value those files meant
+_OPTIONS_MISSING_FROM_OLDER_FILES = {"asps": {"coupling": "mean"}}   # the value a file without the option was trained with
 
-def load(path, device="cpu") -> FitResult:
+def load(path,          # a file written by `FitResult.save`
+         device="cpu",  # where to put the model
+        ) -> FitResult:
     "Load a `FitResult` saved with `FitResult.save` (safe: `weights_only=True`)."
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"no model file at {path}")
@@ -228,10 +322,10 @@ def load(path, device="cpu") -> FitResult:
     if not isinstance(d, dict) or d.get("format") != _FORMAT:
         raise ValueError(f"{path} is a torch file but not an adaptive_mtl model (format {d.get('format') if isinstance(d, dict) else type(d).__name__!r})")
     if d["method"] not in METHODS: raise ValueError(f"{path} uses method {d['method']!r}, unknown to this version")
-    method = METHODS[d["method"]](**{**_ADDED_LATER.get(d["method"], {}), **d["method_config"]})
+    method = METHODS[d["method"]](**{**_OPTIONS_MISSING_FROM_OLDER_FILES.get(d["method"], {}), **d["method_config"]})
     model = MultiTaskMLP(**d["model_config"]).to(device)
     method.attach(model, None)
     model.load_state_dict(d["model_state"]); method.load_state_dict(d["method_state"]); method.finish(model)
     scaler = Scaler(**{k: v.numpy() for k, v in d["scaler"].items()})
-    return FitResult(model, method, scaler, d["task_names"], d["feature_names"], d["layout"],
+    return FitResult(model, method, scaler, DataSchema(d["task_names"], d["feature_names"], d["layout"]),
                      pd.DataFrame(d["history"]), d["config"], d["best_epoch"])
