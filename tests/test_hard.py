@@ -4,7 +4,7 @@ from pathlib import Path
 import pytest
 import torch
 from adaptive_mtl.layers import MultiTaskMLP, SplittableLinear
-from adaptive_mtl.hard import (row_grads, reference_row_grads, sign_statistic, cosine_statistic, snr_statistic,
+from adaptive_mtl.hard import (row_grads, reference_row_grads, SignStatistic, CosineStatistic, SnrStatistic,
                                NodeController, check_optimizer, n_params)
 from adaptive_mtl.methods import AHPS, HPS
 from adaptive_mtl.data import make_simulation
@@ -41,24 +41,23 @@ def test_function_preserved_at_split():
 def test_sign_statistic_hand_made():
     g = torch.tensor([[[1., 0.], [1., 0.]], [[1., 1.], [-3., 0.]]])
     # node 0: G=(2,1), both positive; node 1: G=(-2,0), task 0 opposes it
-    v = sign_statistic(g)
+    v = SignStatistic()(g)
     assert v[0] > 0 and v[1] == pytest.approx(-1.0)
 
 
 def test_cosine_statistic_hand_made():
     g = torch.tensor([[[1., 0.]], [[0., 1.]], [[-1., 0.]]])
-    assert cosine_statistic(g)[0] == pytest.approx(-1.0)
-    assert cosine_statistic(g[:2])[0] == pytest.approx(0.0)
+    assert CosineStatistic()(g)[0] == pytest.approx(-1.0)
+    assert CosineStatistic()(g[:2])[0] == pytest.approx(0.0)
 
 
 def test_snr_statistic_noise_vs_signal():
     torch.manual_seed(1)
-    beta, m, s = 0.9, torch.zeros(3, 2, 5), torch.zeros(3, 2)
-    for t in range(300):
+    snr = SnrStatistic(beta=0.9); snr.start(n_tasks=3, n_nodes=2, n_dims=5)
+    for step in range(300):
         g = torch.randn(3, 2, 5)
         g[:, 1, 0] += torch.tensor([4., -2., -2.])          # node 1: task 0 against tasks 1 and 2
-        m = beta * m + (1 - beta) * g; s = beta * s + (1 - beta) * (g * g).sum(-1)
-    q = snr_statistic(m, s, 300, beta)
+        q = snr(g, step)
     assert q[0] < 0.25 and q[1] > 0.4                        # mean of about 0.76, 0.44, 0.44
 
 
@@ -78,7 +77,7 @@ def test_run_length_reset_and_warmup():
     seq = [fight, fight, fight, fight, calm, fight, fight]          # steps 0..6: conflicts all through warm-up, reset at 4
     for g in seq:
         _feed(net, g); assert ctl.update(net) == []
-    assert ctl.run.tolist() == [2] * 6
+    assert ctl.run_length.tolist() == [2] * 6
     _feed(net, fight); ev = ctl.update(net)                            # step 7: run length 3
     assert len(ev) == 6 and ev[0]["step"] == 7
 
@@ -134,6 +133,22 @@ def test_optimizer_state_carried_into_split(opt_cls):
     for _ in range(5):                                                       # and from now on the copies part ways
         opt.zero_grad(); ((net(x) - y) ** 2).mean(1).sum().backward(); opt.step()
     assert not torch.equal(l.weight[0, 0], l.weight[1, 0]) and torch.equal(l.weight[0, 1], l.weight[2, 1])
+
+
+def test_state_saved_with_short_names_loads():
+    "A controller state saved under the short names (t, run, m, s) restores the same run."
+    net = MultiTaskMLP(2, 2, hidden=(6,), sharing="adaptive")
+    ctl = NodeController(warmup=100); ctl.attach(net)
+    calm, fight = _grads()
+    for g in (fight, calm, fight): _feed(net, g); ctl.update(net)
+    d = ctl.state_dict()
+    short = dict(t=d["step"], active=d["active"], run=d["run_length"], events=d["events"],
+                 m=d["statistic"]["gradient_average"], s=d["statistic"]["squared_norm_average"])
+    back = NodeController(warmup=100); back.attach(net); back.load_state_dict(short)
+    assert back.step == 3 and torch.equal(back.run_length, ctl.run_length)
+    assert torch.equal(back.statistic.gradient_average, ctl.statistic.gradient_average)
+    with pytest.raises(ValueError, match="this model has"):
+        other = NodeController(); other.attach(MultiTaskMLP(2, 2, hidden=(5,), sharing="adaptive")); other.load_state_dict(d)
 
 
 def test_unsupported_optimizer_refused():
