@@ -16,9 +16,16 @@ from .experiment import run_study, summarize, to_markdown
 __all__ = ['FIVE', 'PRESETS', 'COMMANDS', 'read_csv_data', 'cmd_fit', 'cmd_simulate', 'main']
 
 # %% ../nbs/11_cli.ipynb #1cf05e41
-def _cols(s): return [c.strip() for c in s.split(",") if c.strip()] if s else []
+def _cols(text): return [c.strip() for c in text.split(",") if c.strip()] if text else []
 
-def read_csv_data(csv, target=None, task=None, targets=None, features=None, dummies=None, drop=None) -> MultiTaskData:
+def read_csv_data(csv,           # path of the CSV file
+                  target=None,   # the target column (groups as tasks, with `task`)
+                  task=None,     # the column naming each row's task (groups as tasks)
+                  targets=None,  # comma-separated target columns (targets as tasks; empty = unobserved)
+                  features=None, # comma-separated feature columns (default: every other column)
+                  dummies=None,  # comma-separated categorical columns to one-hot encode
+                  drop=None,     # comma-separated columns to ignore
+                 ) -> MultiTaskData:
     "A `MultiTaskData` from a CSV: `target`+`task` (groups as tasks) or `targets` (targets as tasks)."
     path = Path(csv)
     if not path.is_file(): raise ValueError(f"no CSV file at {path}")
@@ -54,42 +61,43 @@ PRESETS = {
 
 # %% ../nbs/11_cli.ipynb #63d77124
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="adaptive-mtl", description="Adaptive multi-task deep learning.")
-    sub = p.add_subparsers(dest="command", required=True)
-    f = sub.add_parser("fit", help="fit a method to a CSV and report per-task metrics on a held-out split")
-    f.add_argument("--csv", required=True, help="the data file")
-    f.add_argument("--target", help="target column (groups as tasks; with --task)")
-    f.add_argument("--task", help="column naming each row's task (groups as tasks)")
-    f.add_argument("--targets", help="comma-separated target columns (targets as tasks; NaN = unobserved)")
-    f.add_argument("--features", help="comma-separated feature columns (default: every other column)")
-    f.add_argument("--dummies", help="comma-separated categorical columns to one-hot encode")
-    f.add_argument("--drop", help="comma-separated columns to ignore")
-    f.add_argument("--method", default="hps", help=f"one of {sorted(METHODS)} (default hps)")
-    f.add_argument("--hidden", default="32,32", help="hidden layer widths (default 32,32)")
-    f.add_argument("--epochs", type=int, default=300); f.add_argument("--lr", type=float, default=3e-3)
-    f.add_argument("--batch-size", type=int, default=32); f.add_argument("--patience", type=int, default=30)
-    f.add_argument("--val", type=float, default=0.2); f.add_argument("--test", type=float, default=0.2)
-    f.add_argument("--seed", type=int, default=0); f.add_argument("--device", default="auto")
-    f.add_argument("--out", default="adaptive_mtl_fit", help="folder for metrics.csv, history.csv, model.pt")
-    f.add_argument("--quiet", action="store_true", help="no progress bar")
-    s = sub.add_parser("simulate", help="run the simulation study and write results.csv, summary.md and figures")
-    s.add_argument("--preset", default="quick", choices=sorted(PRESETS), help="quick (minutes) or paper (the full grid)")
-    s.add_argument("--jobs", type=int, default=1, help="parallel processes (default 1)")
-    s.add_argument("--out", default="simulation", help="output folder (default ./simulation); rerun to resume")
-    s.add_argument("--scheduler", help="address of a Dask scheduler to run the fits on (needs the 'cluster' extra)")
-    s.add_argument("--reps", type=int, help="seeds per setting (default: the preset's)")
-    s.add_argument("--quiet", action="store_true", help="no progress bar")
-    return p
+    parser = argparse.ArgumentParser(prog="adaptive-mtl", description="Adaptive multi-task deep learning.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    fit_args = sub.add_parser("fit", help="fit a method to a CSV and report per-task metrics on a held-out split")
+    fit_args.add_argument("--csv", required=True, help="the data file")
+    fit_args.add_argument("--target", help="target column (groups as tasks; with --task)")
+    fit_args.add_argument("--task", help="column naming each row's task (groups as tasks)")
+    fit_args.add_argument("--targets", help="comma-separated target columns (targets as tasks; NaN = unobserved)")
+    fit_args.add_argument("--features", help="comma-separated feature columns (default: every other column)")
+    fit_args.add_argument("--dummies", help="comma-separated categorical columns to one-hot encode")
+    fit_args.add_argument("--drop", help="comma-separated columns to ignore")
+    fit_args.add_argument("--method", default="hps", help=f"one of {sorted(METHODS)} (default hps)")
+    fit_args.add_argument("--hidden", default="32,32", help="hidden layer widths (default 32,32)")
+    fit_args.add_argument("--epochs", type=int, default=300); fit_args.add_argument("--lr", type=float, default=3e-3)
+    fit_args.add_argument("--batch-size", type=int, default=32); fit_args.add_argument("--patience", type=int, default=30)
+    fit_args.add_argument("--val", type=float, default=0.2); fit_args.add_argument("--test", type=float, default=0.2)
+    fit_args.add_argument("--seed", type=int, default=0); fit_args.add_argument("--device", default="auto")
+    fit_args.add_argument("--out", default="adaptive_mtl_fit", help="folder for metrics.csv, history.csv, model.pt")
+    fit_args.add_argument("--quiet", action="store_true", help="no progress bar")
+    sim_args = sub.add_parser("simulate", help="run the simulation study and write results.csv, summary.md and figures")
+    sim_args.add_argument("--preset", default="quick", choices=sorted(PRESETS), help="quick (minutes) or paper (the full grid)")
+    sim_args.add_argument("--jobs", type=int, default=1, help="parallel processes (default 1)")
+    sim_args.add_argument("--out", default="simulation", help="output folder (default ./simulation); rerun to resume")
+    sim_args.add_argument("--scheduler", help="address of a Dask scheduler to run the fits on (needs the 'cluster' extra)")
+    sim_args.add_argument("--reps", type=int, help="seeds per setting (default: the preset's)")
+    sim_args.add_argument("--quiet", action="store_true", help="no progress bar")
+    return parser
 
-def cmd_fit(a) -> pd.DataFrame:
+def cmd_fit(args,  # the parsed arguments of `adaptive-mtl fit`
+           ) -> pd.DataFrame:
     "Run `adaptive-mtl fit`: split, fit, print and save the test metrics and the model."
-    data = read_csv_data(a.csv, a.target, a.task, a.targets, a.features, a.dummies, a.drop)
-    train, val, test = data.split(val=a.val, test=a.test, seed=a.seed)
-    try: hidden = tuple(int(h) for h in _cols(a.hidden))
-    except ValueError: raise ValueError(f"--hidden must be comma-separated integers, got {a.hidden!r}") from None
-    res = fit(get_method(a.method), train, val, hidden=hidden, epochs=a.epochs, lr=a.lr, batch_size=a.batch_size,
-              patience=a.patience, seed=a.seed, device=a.device, progress=not a.quiet)
-    out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+    data = read_csv_data(args.csv, args.target, args.task, args.targets, args.features, args.dummies, args.drop)
+    train, val, test = data.split(val=args.val, test=args.test, seed=args.seed)
+    try: hidden = tuple(int(h) for h in _cols(args.hidden))
+    except ValueError: raise ValueError(f"--hidden must be comma-separated integers, got {args.hidden!r}") from None
+    res = fit(get_method(args.method), train, val, hidden=hidden, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+              patience=args.patience, seed=args.seed, device=args.device, progress=not args.quiet)
+    out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
     metrics = res.evaluate(test) if test is not None else res.evaluate(val)
     metrics.to_csv(out / "metrics.csv"); res.history.to_csv(out / "history.csv", index=False); res.save(out / "model.pt")
     print(f"{res.method!r} on {data!r}\ntest metrics (original units):")
@@ -97,38 +105,40 @@ def cmd_fit(a) -> pd.DataFrame:
     print(f"wrote {out / 'metrics.csv'}, {out / 'history.csv'}, {out / 'model.pt'}")
     return metrics
 
-def cmd_simulate(a) -> pd.DataFrame:
+def cmd_simulate(args,  # the parsed arguments of `adaptive-mtl simulate`
+                ) -> pd.DataFrame:
     "Run `adaptive-mtl simulate`: the preset's study (resumable), then summary.md and figures."
     from adaptive_mtl.viz import plot_study, plot_delta_heatmap
     import matplotlib; matplotlib.use("Agg")
-    p = PRESETS[a.preset]; out = Path(a.out); out.mkdir(parents=True, exist_ok=True)
+    preset = PRESETS[args.preset]; out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
     client = None
-    if a.scheduler:
+    if args.scheduler:
         try: from distributed import Client
         except ImportError: raise ValueError("--scheduler needs dask.distributed: pip install 'adaptive_mtl[cluster]'") from None
-        client = Client(a.scheduler)
-    methods = [m for m in p["methods"]]
-    print(f"preset {a.preset!r}: {len(p['settings'])} settings x {len(methods)} methods x {a.reps or p['n_reps']} seeds -> {out}/")
-    res = run_study(methods, p["settings"], n_reps=a.reps or p["n_reps"], n_jobs=a.jobs, out=out / "results.csv",
-                    client=client, fit_kwargs=p.get("fit_kwargs"), progress=not a.quiet)
-    summ = summarize(res); unrel = summarize(res, tasks="unrelated") if (~res.related).any() else None
-    md = [f"# Simulation study, preset `{a.preset}`\n", f"{len(res)} rows from {out / 'results.csv'}; test MSE on standardised "
+        client = Client(args.scheduler)
+    methods = list(preset["methods"])
+    print(f"preset {args.preset!r}: {len(preset['settings'])} settings x {len(methods)} methods x {args.reps or preset['n_reps']} seeds -> {out}/")
+    res = run_study(methods, preset["settings"], n_reps=args.reps or preset["n_reps"], n_jobs=args.jobs, out=out / "results.csv",
+                    client=client, fit_kwargs=preset.get("fit_kwargs"), progress=not args.quiet)
+    summary = summarize(res); unrel = summarize(res, tasks="unrelated") if (~res.related).any() else None
+    md = [f"# Simulation study, preset `{args.preset}`\n", f"{len(res)} rows from {out / 'results.csv'}; test MSE on standardised "
           "targets (noise floor 0.25), mean ± sd over seeds; Δ% vs STL; win rates and paired Wilcoxon p-values by seed.\n",
-          "## All tasks\n", to_markdown(summ)]
+          "## All tasks\n", to_markdown(summary)]
     if unrel is not None: md += ["\n## Unrelated tasks only\n", to_markdown(unrel)]
     (out / "summary.md").write_text("\n".join(md) + "\n")
     plot_study(res).savefig(out / "test_mse_boxplots.png", dpi=110)
-    plot_delta_heatmap(summ).savefig(out / "delta_vs_stl.png", dpi=110)
-    print(to_markdown(summ))
+    plot_delta_heatmap(summary).savefig(out / "delta_vs_stl.png", dpi=110)
+    print(to_markdown(summary))
     print(f"wrote {out / 'results.csv'}, {out / 'summary.md'}, {out / 'test_mse_boxplots.png'}, {out / 'delta_vs_stl.png'}")
-    return summ
+    return summary
 
 COMMANDS = {"fit": cmd_fit, "simulate": cmd_simulate}
 
-def main(argv=None) -> int:
+def main(argv=None,  # the arguments (default: the command line)
+        ) -> int:
     "Entry point of the `adaptive-mtl` command."
-    a = _parser().parse_args(argv)
-    try: COMMANDS[a.command](a)
+    args = _parser().parse_args(argv)
+    try: COMMANDS[args.command](args)
     except (ValueError, FileNotFoundError, KeyError) as e:
-        print(f"adaptive-mtl {a.command}: error: {e}", file=sys.stderr); return 2
+        print(f"adaptive-mtl {args.command}: error: {e}", file=sys.stderr); return 2
     return 0

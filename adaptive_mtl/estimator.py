@@ -26,9 +26,21 @@ class MTLRegressor(RegressorMixin, BaseEstimator):
     __metadata_request__predict = {"tasks": True}
     __metadata_request__score = {"tasks": True}
 
-    def __init__(self, method="ahps", method_params=None, task_col=None, hidden=(32, 32), epochs=300, lr=3e-3,
-                 batch_size=32, weight_decay=0.0, patience=30, validation_fraction=0.2, random_state=0,
-                 device="auto", verbose=False):
+    def __init__(self,
+                 method="ahps",             # a method name ('stl', 'hps', 'sps', 'ahps', 'asps') or a `Method`
+                 method_params=None,        # dict of the method's options (searchable by GridSearchCV)
+                 task_col=None,             # the column of `X` holding the task labels (a name or an index), or None
+                 hidden=(32, 32),           # widths of the hidden layers
+                 epochs=300,                # most epochs to train
+                 lr=3e-3,                   # learning rate
+                 batch_size=32,             # rows per task in a batch
+                 weight_decay=0.0,          # the optimizer's weight decay
+                 patience=30,               # early-stopping patience in epochs
+                 validation_fraction=0.2,   # share of every task's rows held out for early stopping (0: none)
+                 random_state=0,            # seed of the split and the fit (None: a fresh one per fit)
+                 device="auto",             # 'cpu', 'cuda' or 'auto'
+                 verbose=False,             # show a progress bar
+                ):
         self.method, self.method_params, self.task_col, self.hidden = method, method_params, task_col, hidden
         self.epochs, self.lr, self.batch_size, self.weight_decay, self.patience = epochs, lr, batch_size, weight_decay, patience
         self.validation_fraction, self.random_state, self.device, self.verbose = validation_fraction, random_state, device, verbose
@@ -76,7 +88,11 @@ class MTLRegressor(RegressorMixin, BaseEstimator):
         if len(tasks) != len(X): raise ValueError(f"X has {len(X)} rows but tasks has {len(tasks)} labels")
         return MultiTaskData.from_groups(X, y, tasks, names, None if reset else self.task_names_)
 
-    def fit(self, X, y, tasks=None):
+    def fit(self,
+            X,           # features `[n,p]` (with the task column when `task_col` is set)
+            y,           # targets: `[n]` (groups layout) or `[n,K]` with NaN = unobserved (targets layout)
+            tasks=None,  # the task label of each row (groups layout, unless `task_col` is set)
+           ):
         "Fit on `X [n,p]` and `y` (`[n]` with `tasks` labels per row, or `[n,K]` with NaN = unobserved)."
         data = self._data(X, y, tasks, reset=True)
         vf = self.validation_fraction
@@ -90,12 +106,20 @@ class MTLRegressor(RegressorMixin, BaseEstimator):
         self.task_names_, self.layout_, self.n_tasks_ = list(data.task_names), data.layout, data.n_tasks
         return self
 
-    def predict(self, X, tasks=None):
+    def predict(self,
+                X,           # features `[n,p]` (with the task column when `task_col` is set)
+                tasks=None,  # the task label of each row, as in `fit`
+               ):
         "Predictions in original units: `[n]` (groups layout; `tasks` labels as in `fit`) or `[n,K]` (targets layout)."
         check_is_fitted(self, "result_")
         return self.result_.predict(self._data(X, None, tasks, reset=False))
 
-    def score(self, X, y, tasks=None, sample_weight=None):
+    def score(self,
+              X,                   # features `[n,p]`
+              y,                   # true targets, `[n]` or `[n,K]`
+              tasks=None,          # the task label of each row, as in `fit`
+              sample_weight=None,  # weight per row
+             ):
         "$R^2$ of the predictions: pooled over rows (groups layout), the mean over tasks of observed rows (targets layout)."
         pred, y = self.predict(X, tasks), np.asarray(y, dtype=np.float64)
         if y.ndim == 1: return float(r2_score(y, pred, sample_weight=sample_weight))

@@ -20,7 +20,9 @@ METHOD_ORDER = ["STL", "HPS", "SPS", "AHPS", "ASPS"]
 
 def _order(methods): return [m for m in METHOD_ORDER if m in set(methods)] + sorted(set(methods) - set(METHOD_ORDER))
 
-def plot_study(results: pd.DataFrame, tasks: str = "all") -> plt.Figure:
+def plot_study(results: pd.DataFrame,  # per-task rows of `run_study`
+               tasks: str = "all",      # 'all', 'related' or 'unrelated' tasks
+              ) -> plt.Figure:
     "Boxplots (with paired seeds as points) of the per-seed overall test MSE, one panel per setting."
     if results.empty: raise ValueError("no results to plot")
     df = results if tasks == "all" else results[results.related == (tasks == "related")]
@@ -38,7 +40,9 @@ def plot_study(results: pd.DataFrame, tasks: str = "all") -> plt.Figure:
         fig.suptitle(f"Test MSE over seeds ({tasks} tasks)"); fig.tight_layout()
     return fig
 
-def plot_delta_heatmap(summary: pd.DataFrame, baseline: str = "STL") -> plt.Figure:
+def plot_delta_heatmap(summary: pd.DataFrame,  # a `summarize` table
+                       baseline: str = "STL",   # the method the changes are relative to
+                      ) -> plt.Figure:
     "Heatmap of Δ% test MSE versus `baseline` (negative = better than the baseline), settings × methods."
     col = f"delta_pct_vs_{baseline}"
     if col not in summary: raise ValueError(f"summary has no {col!r} column: was {baseline!r} in the study?")
@@ -51,7 +55,9 @@ def plot_delta_heatmap(summary: pd.DataFrame, baseline: str = "STL") -> plt.Figu
     return fig
 
 # %% ../nbs/10_viz.ipynb #807abb06
-def plot_learning_curves(result, per_task: bool = False) -> plt.Figure:
+def plot_learning_curves(result,                # a `FitResult`
+                         per_task: bool = False, # one curve per task instead of the mean over tasks
+                        ) -> plt.Figure:
     "Training and validation loss per epoch (mean over tasks, or per task), with the restored epoch marked."
     h = result.history
     if h.empty: raise ValueError("the fit has no history")
@@ -63,13 +69,15 @@ def plot_learning_curves(result, per_task: bool = False) -> plt.Figure:
     ax.legend(fontsize=7, ncol=2); ax.set_title(f"{result.method.name}: learning curves"); fig.tight_layout()
     return fig
 
-def plot_split_timeline(result) -> plt.Figure:
+def plot_split_timeline(result,  # a `FitResult` of AHPS
+                       ) -> plt.Figure:
     "AHPS: cumulative number of split nodes per trunk layer over training steps, and the per-layer totals."
     ev = result.events
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(9, 3.3), gridspec_kw=dict(width_ratios=[3, 1]))
     layers = sorted(ev.layer.unique()) if len(ev) else []
-    for l in layers:
-        e = ev[ev.layer == l].sort_values("step"); a1.step(e.step, np.arange(1, len(e) + 1), where="post", label=f"layer {l}")
+    for layer in layers:
+        e = ev[ev.layer == layer].sort_values("step")
+        a1.step(e.step, np.arange(1, len(e) + 1), where="post", label=f"layer {layer}")
     a1.set_xlabel("training step"); a1.set_ylabel("nodes split (cumulative)"); a1.set_title(f"{result.method.name}: split timeline")
     if layers: a1.legend(fontsize=8)
     else: a1.text(0.5, 0.5, "no node split", ha="center", transform=a1.transAxes)
@@ -80,7 +88,8 @@ def plot_split_timeline(result) -> plt.Figure:
     a2.legend(fontsize=8); a2.set_title("per layer"); fig.tight_layout()
     return fig
 
-def plot_adaptation(result) -> plt.Figure:
+def plot_adaptation(result,  # a `FitResult` of ASPS
+                   ) -> plt.Figure:
     "ASPS: the decay ratio θ_t and the adaptive coefficients λ*_k per task over epochs."
     h = result.history
     lam = [c for c in h if c.startswith("lam_")]
@@ -94,7 +103,11 @@ def plot_adaptation(result) -> plt.Figure:
     fig.tight_layout()
     return fig
 
-def plot_similarity(S, truth=None, names=None, title: str = "learned similarity") -> plt.Figure:
+def plot_similarity(S,                                  # a `[K,K]` similarity (array or tensor)
+                    truth=None,                         # the ground-truth relatedness `[K,K]`, drawn beside it
+                    names=None,                         # task names for the axes
+                    title: str = "learned similarity",  # title of the first panel
+                   ) -> plt.Figure:
     "A task-similarity matrix as a heatmap, beside the ground-truth relatedness when given."
     S = np.asarray(S.detach().cpu() if hasattr(S, "detach") else S, dtype=float)
     if S.ndim != 2 or S.shape[0] != S.shape[1]: raise ValueError(f"similarity must be a square [K,K] matrix, got shape {S.shape}")
@@ -119,7 +132,9 @@ from .methods import get_method
 # %% ../nbs/10_viz.ipynb #ed437d4b
 class Explorer(W.VBox):
     "An ipywidgets app to fit one method on a simulated scenario and compare it with the baselines."
-    def __init__(self, fit_kwargs: dict | None = None):
+    def __init__(self,
+                 fit_kwargs: dict | None = None,  # arguments for every `fit` (e.g. `epochs=50`)
+                ):
         self.fit_kwargs = dict(fit_kwargs or {}); self._baselines = {}; self.last = None
         self.controls = c = dict(
             scenario=W.Dropdown(options=SCENARIOS, value="mixed", description="scenario"),
@@ -179,6 +194,7 @@ class Explorer(W.VBox):
         self.last = dict(result=res, table=table, similarity=S, figures=len(figs))
         return self.last
 
-def explore(**fit_kwargs) -> Explorer:
+def explore(**fit_kwargs,  # arguments for every `fit` (e.g. `epochs=50`)
+           ) -> Explorer:
     "Open the explorer (in JupyterLab); `fit_kwargs` go to every `fit` (e.g. `epochs=50`)."
     return Explorer(fit_kwargs)

@@ -9,11 +9,11 @@ from adaptive_mtl.methods import STL, HPS, SPS, AHPS, ASPS
 from adaptive_mtl.trainer import fit, load, task_losses
 
 torch.set_num_threads(1)
-FAST = dict(epochs=6, hidden=(8, 8), progress=False)
-# adaptive methods with short warm-ups, so that they adapt (split nodes, remove terms) within a few epochs
+FAST = dict(epochs=6, hidden=(8, 8), batch_size=8, progress=False)     # 4 steps per epoch, 24 in all
+# AHPS with a short warm-up so that nodes split within the fit; ASPS with its default warm-up (20 steps) and frequent updates
 METHODS = {"STL": lambda: STL(), "HPS": lambda: HPS(), "SPS": lambda: SPS(lam=0.05),
            "AHPS": lambda: AHPS(statistic="sign", warmup=3, sign_threshold=2),
-           "ASPS": lambda: ASPS(warmup=3, ramp=6, update_every=2)}
+           "ASPS": lambda: ASPS(update_every=2)}
 EVERY = pytest.mark.parametrize("name", list(METHODS))
 
 @pytest.fixture(scope="module")
