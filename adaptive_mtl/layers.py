@@ -68,6 +68,13 @@ class MultiTaskMLP(nn.Module):
 
     def trunk_layers(self) -> list: return list(self.trunk)
 
+    def trunk_params(self) -> list:
+        "The task-batched trunk weights and biases `[K, ...]`, what a soft-sharing penalty ties together."
+        params = [p for layer in self.trunk for p in (layer.weight, layer.bias)]
+        if any(p.dim() < 2 or p.shape[0] != self.n_tasks for p in params):
+            raise ValueError(f"needs task-batched trunk layers (sharing='soft'); this model has sharing={self.sharing!r}")
+        return params
+
     def features(self, x: torch.Tensor) -> torch.Tensor:
         "The last trunk layer's activations `[K,B,h]`."
         for layer in self.trunk: x = self.drop(self.act(layer(x)))

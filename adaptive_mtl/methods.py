@@ -8,9 +8,10 @@ import dataclasses
 from dataclasses import dataclass
 import torch
 from .layers import MultiTaskMLP
+from .soft import AdaptiveSoftPenalty, ThetaRule, mean_constraint, theta_rule
 
 # %% auto #0
-__all__ = ['METHODS', 'StepInfo', 'Method', 'get_method', 'STL', 'HPS', 'mean_constraint', 'SPS', 'ASPS', 'AHPS']
+__all__ = ['METHODS', 'StepInfo', 'Method', 'get_method', 'STL', 'HPS', 'SPS', 'ASPS', 'AHPS']
 
 # %% ../nbs/06_methods.ipynb #898921fa
 @dataclass
@@ -27,12 +28,10 @@ METHODS = {}
 
 class Method:
     "Base class: builds the model; optional penalty, after-backward action, warm-up, log and state."
-    sharing = "none"
+    sharing, name = "none", "Method"
     def __init_subclass__(cls, **kw):
-        super().__init_subclass__(**kw); METHODS[cls.__name__.lower()] = cls
-
-    @property
-    def name(self) -> str: return type(self).__name__
+        "Register every method under its lower-cased class name (`METHODS`); `name` is the class name."
+        super().__init_subclass__(**kw); cls.name = cls.__name__; METHODS[cls.__name__.lower()] = cls
 
     def config(self) -> dict:
         "The constructor arguments (enough to rebuild the method)."
@@ -61,7 +60,6 @@ class Method:
         "Called once when training ends (and after loading): release whatever `attach` hooked into the model."
     def state_dict(self) -> dict: return {}
     def load_state_dict(self, state: dict) -> None: pass
-    def __repr__(self): return f"{self.name}({', '.join(f'{k}={v!r}' for k, v in self.config().items())})"
 
 def get_method(method, **kwargs) -> Method:
     "A `Method` from an instance or a name (`'stl'`, `'hps'`, `'sps'`, ...), with `kwargs` for its constructor."
@@ -74,53 +72,46 @@ def get_method(method, **kwargs) -> Method:
     return METHODS[method.lower()](**kwargs)
 
 # %% ../nbs/06_methods.ipynb #e4329b09
-@dataclass(repr=False)
+@dataclass
 class STL(Method):
     "Single-task learning: `K` independent networks trained side by side."
     sharing = "none"
 
-@dataclass(repr=False)
+@dataclass
 class HPS(Method):
     "Hard parameter sharing: one shared trunk, one linear head per task."
     sharing = "hard"
 
 # %% ../nbs/06_methods.ipynb #3c5d818b
-def mean_constraint(layers) -> torch.Tensor:
-    "Sum over `layers` (task-batched `TaskLinear`s) of $\\sum_k \\lVert W_k-\\bar W\\rVert^2$, weights and biases."
-    return sum(((p - p.mean(0, keepdim=True)) ** 2).sum() for l in layers for p in (l.weight, l.bias))
-
-@dataclass(repr=False)
+@dataclass
 class SPS(Method):
     "Soft parameter sharing: task trunks tied by the L2 mean constraint with strength `lam`."
-    lam: float = 0.01
+    lam: float = 0.01          # λ, the strength of the pull towards the tasks' mean trunk
     sharing = "soft"
     def __post_init__(self):
         if not self.lam >= 0: raise ValueError(f"lam must be >= 0, got {self.lam}")
-    def penalty(self, model, info): return self.lam * mean_constraint(model.trunk_layers())
+    def penalty(self, model, info): return self.lam * mean_constraint(model.trunk_params())
 
 # %% ../nbs/06_methods.ipynb #82768501
-from .soft import AdaptiveSoftPenalty
-
-@dataclass(repr=False)
+@dataclass
 class ASPS(Method):
     "Adaptive soft parameter sharing: trunks pulled together as strongly as the tasks are similar, with a decay ratio θ that removes terms."
-    lam0: float = 1.0
-    similarity: str = "pilot"
-    theta: str = "sign"
-    theta_max: float = 0.5
-    warmup: int = 20
-    ramp: int = 100
-    patience: int = 20
-    update_every: int = 10
-    beta: float = 0.9
-    coupling: str = "graph"
+    lam0: float = 1.0                    # λ0, the pull between fully similar tasks (0: STL)
+    similarity: str = "pilot"            # where the similarity comes from, one of `soft.SIMILARITIES`
+    theta: str | dict | ThetaRule = "sign"   # θ rule: a name in `soft.THETA_RULES`, a rule such as `SignRule(patience=10)`, or its `config()`
+    coupling: str = "graph"              # `'graph'` (pairs weighted by similarity) or `'mean'` (the papers' form)
+    update_every: int = 10               # steps between similarity refreshes and mask updates
+    beta: float = 0.9                    # EMA factor of the tracked similarity
     sharing = "soft"
     def __post_init__(self): self._pen = AdaptiveSoftPenalty(**self.config())
+    def config(self) -> dict:
+        "The constructor arguments as plain values (a θ rule as its `config()` dict)."
+        return {**super().config(), "theta": self.theta if isinstance(self.theta, str) else theta_rule(self.theta).config()}
     def attach(self, model, optimizer=None): self._pen = AdaptiveSoftPenalty(**self.config()); self._pen.attach(model)
     def prepare(self, x, y, mask): self._pen.prepare(x, y, mask)
     def penalty(self, model, info): return self._pen(model, info)
     def after_backward(self, model, optimizer, info): self._pen.after_backward(model, info)
-    def min_steps(self): return self.warmup if self.theta != "none" else 0
+    def min_steps(self): return self._pen.rule.warmup
     def log(self): return self._pen.log()
     def state_dict(self): return self._pen.state_dict()
     def load_state_dict(self, state): self._pen.load_state_dict(state)

@@ -9,8 +9,10 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['cosine_matrix', 'task_gradients', 'gradient_cosine', 'parameter_cosine', 'pooled_inputs', 'prediction_correlation',
-           'pilot_similarity', 'SimilarityTracker', 'auc_vs_truth']
+__all__ = ['SIMILARITY_SOURCES', 'SIMILARITIES', 'cosine_matrix', 'task_gradients', 'gradient_cosine', 'parameter_cosine',
+           'pooled_inputs', 'prediction_correlation', 'pilot_similarity', 'SimilarityTracker', 'SimilaritySource',
+           'PilotSimilarity', 'PredictionSimilarity', 'ParameterSimilarity', 'GradientSimilarity',
+           'EarlyGradientSimilarity', 'auc_vs_truth']
 
 # %% ../nbs/03_similarity.ipynb #cdcbf5c9
 def _finish(S: torch.Tensor) -> torch.Tensor:
@@ -120,6 +122,54 @@ class SimilarityTracker:
     def state_dict(self) -> dict: return dict(matrix=self.matrix.cpu().clone(), n_updates=self.n_updates)
     def load_state_dict(self, d: dict):
         self.matrix, self.n_updates = d["matrix"].clone().to(self.matrix.device), int(d["n_updates"])
+
+# %% ../nbs/03_similarity.ipynb #src1107b
+class SimilaritySource:
+    "Where the task similarity comes from; this base is `similarity='none'`: $S\\equiv1$, so $\\lambda^*_k=\\lambda_0$."
+    name, reads, freeze_after = "none", None, None      # reads: "model" (before the penalty) or "gradients" (after backward)
+    def __init__(self, n_tasks: int,   # K, the number of tasks
+                 beta: float = 0.9):   # EMA factor of the tracked similarity
+        self.tracker = SimilarityTracker(n_tasks, beta, self.freeze_after)
+
+    @property
+    def ready(self) -> bool: return True
+
+    def prepare(self, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None = None) -> None:
+        "Called once with the standardised training tensors `x [K,n,p]`, `y [K,n]`."
+
+    def measure(self, model, tensors: list, info) -> torch.Tensor:
+        "A fresh `[K,K]` similarity from the model, the trunk parameters or task-loss gradients (`tensors`) and the batch `info`."
+        raise NotImplementedError
+
+class PilotSimilarity(SimilaritySource):
+    "Per-task ridge fits on random features (`pilot_similarity`), computed once in `prepare` and then fixed."
+    name, freeze_after = "pilot", 1
+    @property
+    def ready(self) -> bool: return self.tracker.n_updates > 0
+    def prepare(self, x, y, mask=None): self.tracker.matrix = pilot_similarity(x, y, mask).cpu(); self.tracker.n_updates = 1
+
+class PredictionSimilarity(SimilaritySource):
+    "The correlation of the network's predictions on (at most `max_rows` of) the batch's rows."
+    name, reads, max_rows = "prediction", "model", 128
+    def measure(self, model, tensors, info): return prediction_correlation(model, info.x, info.mask, self.max_rows)
+
+class ParameterSimilarity(SimilaritySource):
+    "The cosine of the tasks' trunk parameters."
+    name, reads = "parameter", "model"
+    def measure(self, model, tensors, info): return parameter_cosine(tensors)
+
+class GradientSimilarity(SimilaritySource):
+    "The cosine of the tasks' task-loss gradients on the trunk."
+    name, reads = "gradient", "gradients"
+    def measure(self, model, tensors, info): return gradient_cosine(tensors)
+
+class EarlyGradientSimilarity(GradientSimilarity):
+    "The gradient cosine, frozen after its first 3 readings."
+    name, freeze_after = "early_gradient", 3
+
+SIMILARITY_SOURCES = {s.name: s for s in (PilotSimilarity, PredictionSimilarity, GradientSimilarity, EarlyGradientSimilarity,
+                                ParameterSimilarity, SimilaritySource)}
+SIMILARITIES = tuple(SIMILARITY_SOURCES)
 
 # %% ../nbs/03_similarity.ipynb #1c63fd3d
 def auc_vs_truth(S, truth) -> float:

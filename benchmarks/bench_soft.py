@@ -56,7 +56,7 @@ def main():
         sps, asps = SPS(lam=0.3), ASPS()
         ms, os_ = make(sps, K, a.features, a.hidden, dev, (x, y, mask)); ma, oa = make(asps, K, a.features, a.hidden, dev, (x, y, mask))
         fs, fa = stepper(sps, ms, os_, x, y, mask), stepper(asps, ma, oa, x, y, mask)
-        for _ in range(asps.warmup + asps.ramp // 2): fa()                # steady state: terms removed
+        for _ in range(asps.min_steps() + 50): fa()                       # steady state: past the warm-up, terms removed
         for _ in range(10): fs()
         assert asps._pen.theta_t > 0
         n = max(asps.update_every * 4, (500 // K) // asps.update_every * asps.update_every)   # whole update cycles

@@ -6,9 +6,10 @@ import pytest
 import torch
 from adaptive_mtl.similarity import (cosine_matrix, gradient_cosine, parameter_cosine, prediction_correlation,
                                      task_gradients, SimilarityTracker, auc_vs_truth, pilot_similarity)
-from adaptive_mtl.soft import MeanConstraintPenalty, AdaptiveSoftPenalty, trunk_params
+from adaptive_mtl.soft import (mean_constraint, mean_constraint_grad, deviation, AdaptiveSoftPenalty, ThetaRule, ConstantRule,
+                               LinearRule, SignRule, SimilarityRule, theta_rule)
 from adaptive_mtl.layers import MultiTaskMLP
-from adaptive_mtl.methods import ASPS, STL, SPS, StepInfo, mean_constraint
+from adaptive_mtl.methods import ASPS, STL, SPS, StepInfo
 from adaptive_mtl.data import make_simulation
 from adaptive_mtl.trainer import fit, load
 
@@ -23,7 +24,7 @@ def _info(step, model, K=3, B=16, p=4, seed=0):
 def test_penalty_hand_computation():
     W = torch.tensor([[[1., 2.]], [[3., 6.]], [[5., 1.]]])
     b = torch.tensor([[0.], [1.], [2.]])
-    pen = MeanConstraintPenalty(lam=2.0)
+    pen = lambda *a: 2.0 * mean_constraint(*a)
     # W: deviations (-2,-1),(0,3),(2,-2) -> 22; b: (-1,0,1) -> 2
     assert pen([W, b]).item() == pytest.approx(2.0 * 24)
     # a mask removing task 2's bias term: b mean over tasks 0,1 = 0.5 -> 0.25 + 0.25
@@ -38,7 +39,9 @@ def test_penalty_hand_computation():
 def test_unmasked_penalty_equals_sps():
     torch.manual_seed(0)
     m = MultiTaskMLP(4, 3, hidden=(5, 6), sharing="soft", identical_init=False)
-    assert MeanConstraintPenalty(0.3)(trunk_params(m)).item() == pytest.approx(0.3 * mean_constraint(m.trunk_layers()).item(), rel=1e-5)
+    by_hand = sum(((p - p.mean(0)) ** 2).sum() for l in m.trunk_layers() for p in (l.weight, l.bias))
+    assert mean_constraint(m.trunk_params()).item() == pytest.approx(by_hand.item(), rel=1e-5)
+    assert SPS(lam=0.3).penalty(m, _info(0, m)).item() == pytest.approx(0.3 * by_hand.item(), rel=1e-5)
 
 
 def test_closed_form_gradient_matches_autograd():
@@ -46,9 +49,8 @@ def test_closed_form_gradient_matches_autograd():
     P = [torch.randn(4, 3, 5, requires_grad=True), torch.randn(4, 3, requires_grad=True)]
     M = [torch.rand(4, 3, 5) > 0.3, torch.rand(4, 3) > 0.3]
     w = torch.rand(4)
-    pen = MeanConstraintPenalty(0.7)
-    auto = torch.autograd.grad(pen(P, M, w), P)
-    for a, c in zip(auto, pen.grad(P, M, w)): torch.testing.assert_close(a, c, rtol=1e-5, atol=1e-6)
+    auto = torch.autograd.grad(0.7 * mean_constraint(P, M, w), P)
+    for a, c in zip(auto, mean_constraint_grad(P, M, w)): torch.testing.assert_close(a, 0.7 * c, rtol=1e-5, atol=1e-6)
 
 
 def test_permuting_tasks_is_invariant():
@@ -56,7 +58,7 @@ def test_permuting_tasks_is_invariant():
     P = [torch.randn(5, 3, 4), torch.randn(5, 3)]
     M = [torch.rand(5, 3, 4) > 0.4, torch.rand(5, 3) > 0.4]
     w = torch.rand(5); perm = torch.randperm(5)
-    pen = MeanConstraintPenalty(1.0)
+    pen = mean_constraint
     assert pen([p[perm] for p in P], [m[perm] for m in M], w[perm]).item() == pytest.approx(pen(P, M, w).item(), rel=1e-6)
     # similarity: permuting the tasks permutes the matrix
     V = torch.randn(5, 7)
@@ -66,11 +68,11 @@ def test_permuting_tasks_is_invariant():
 def test_mask_removes_exactly_the_largest_deviations_and_they_stay_removed():
     torch.manual_seed(3)
     model = MultiTaskMLP(4, 3, hidden=(6,), sharing="soft", identical_init=False)
-    pen = AdaptiveSoftPenalty(lam0=1.0, similarity="none", theta="linear", theta_max=0.5, warmup=0, ramp=4, update_every=1,
+    pen = AdaptiveSoftPenalty(lam0=1.0, similarity="none", theta=LinearRule(theta_max=0.5, warmup=0, ramp=4), update_every=1,
                               coupling="mean")
     pen.attach(model)
-    P = trunk_params(model)
-    dev0 = [MeanConstraintPenalty.deviation(p.detach()).abs() for p in P]
+    P = model.trunk_params()
+    dev0 = [deviation(p.detach()).abs() for p in P]
     info = _info(1, model)
     pen.after_backward(model, info)                      # step 1: theta = 0.5 * 1/4 = 0.125
     for p, m, d in zip(P, pen.masks, dev0):
@@ -85,14 +87,14 @@ def test_mask_removes_exactly_the_largest_deviations_and_they_stay_removed():
     for r, m in zip(removed, pen.masks): assert not (m & r).any()
     for p, m in zip(P, pen.masks): assert int((~m).sum()) == int(0.5 * p.numel())    # capped at theta_max
     # a removed term contributes nothing to the penalty, nor to the mean of the others
-    hand = sum((MeanConstraintPenalty.deviation(p, m) ** 2 * m).sum() for p, m in zip(P, pen.masks))
+    hand = sum((deviation(p, m) ** 2 * m).sum() for p, m in zip(P, pen.masks))
     assert pen(model, _info(9, model)).item() == pytest.approx(hand.item(), rel=1e-5)
 
 
 def test_similarity_rule_removes_more_for_dissimilar_tasks():
     torch.manual_seed(4)
     model = MultiTaskMLP(4, 3, hidden=(6,), sharing="soft", identical_init=False)
-    pen = AdaptiveSoftPenalty(lam0=1.0, similarity="prediction", theta="similarity", theta_max=1.0, warmup=0, ramp=1, update_every=1)
+    pen = AdaptiveSoftPenalty(lam0=1.0, similarity="prediction", theta=SimilarityRule(theta_max=1.0, warmup=0, ramp=1), update_every=1)
     pen.attach(model)
     pen.tracker.update(torch.tensor([[1., .9, 0.], [.9, 1., 0.], [0., 0., 1.]])); pen._refresh()
     pen.after_backward(model, _info(5, model))
@@ -104,7 +106,7 @@ def test_similarity_rule_removes_more_for_dissimilar_tasks():
 def test_sign_rule_and_state_round_trip(coupling):
     torch.manual_seed(5)
     model = MultiTaskMLP(4, 3, hidden=(6,), sharing="soft", identical_init=False)
-    kw = dict(lam0=1.0, similarity="gradient", theta="sign", theta_max=0.3, warmup=0, patience=2, update_every=1, coupling=coupling)
+    kw = dict(lam0=1.0, similarity="gradient", theta=SignRule(theta_max=0.3, warmup=0, patience=2), update_every=1, coupling=coupling)
     pen = AdaptiveSoftPenalty(**kw)
     pen.attach(model)
     for step in range(6):
@@ -119,20 +121,21 @@ def test_sign_rule_and_state_round_trip(coupling):
 
 def test_lam0_zero_is_stl():
     sim = make_simulation("mixed", n_train=30, seed=0)
-    a = fit(ASPS(lam0=0.0, warmup=0, ramp=5), sim.train, sim.val, seed=0, progress=False, epochs=8)
+    a = fit(ASPS(lam0=0.0, theta=SignRule(warmup=0)), sim.train, sim.val, seed=0, progress=False, epochs=8)
     b = fit(STL(), sim.train, sim.val, seed=0, progress=False, epochs=8)
     np.testing.assert_array_equal(a.predict(sim.test), b.predict(sim.test))
 
 
 def test_asps_fit_history_and_save_load():
     sim = make_simulation("mixed", n_train=40, seed=1)
-    r = fit(ASPS(lam0=0.5, warmup=4, ramp=10, update_every=2), sim.train, sim.val, seed=0, progress=False, epochs=15, patience=50)
+    r = fit(ASPS(lam0=0.5, theta=SignRule(warmup=4), update_every=2), sim.train, sim.val, seed=0, progress=False, epochs=15, patience=50)
     h = r.history
     assert {"theta"} | {f"lam_{k}" for k in range(6)} <= set(h.columns)
     assert h.theta.is_monotonic_increasing and h.theta.iloc[-1] > 0
     with tempfile.TemporaryDirectory() as tmp:
         back = load(r.save(Path(tmp) / "m.pt"))
     np.testing.assert_array_equal(back.predict(sim.test), r.predict(sim.test))
+    assert back.method.config() == r.method.config() and back.method.config()["theta"]["warmup"] == 4
     for a, b in zip(back.method._pen.masks, r.method._pen.masks): assert torch.equal(a, b)
     torch.testing.assert_close(back.method._pen.tracker.matrix, r.method._pen.tracker.matrix)
 
@@ -142,7 +145,7 @@ def test_similarity_properties():
     net = MultiTaskMLP(5, 4, hidden=(8,), sharing="soft", identical_init=False)
     x = torch.randn(4, 32, 5); y = torch.randn(4, 32)
     losses = ((net(x) - y) ** 2).mean(1)
-    params = trunk_params(net)
+    params = net.trunk_params()
     for S in (gradient_cosine(task_gradients(losses, params)), parameter_cosine(params),
               prediction_correlation(net, x), parameter_cosine(params, center=True), pilot_similarity(x, y)):
         assert S.shape == (4, 4)
@@ -170,13 +173,13 @@ def _graph_pen(K=4, seed=7, masks=True, A=None):
 def test_graph_penalty_hand_computation_and_gradient():
     K = 4; model, pen = _graph_pen(K)
     A = pen.tracker.matrix.clamp(0, 1).fill_diagonal_(1.0)
-    P = trunk_params(model)
+    P = model.trunk_params()
     hand = sum(A[k, j] * (pen.masks[t][k] * pen.masks[t][j] * (P[t][k] - P[t][j]) ** 2).sum()
                for t in range(len(P)) for k in range(K) for j in range(K)) * 0.8 / (2 * K)
     got = pen(model, _info(1, model, K=K, p=3))
     assert got.item() == pytest.approx(hand.item(), rel=1e-5)
     auto = torch.autograd.grad(got, P)
-    closed = pen._split(pen._graph_terms()[2])
+    closed = pen.coupling._split(pen.coupling.terms()[2])
     for a, c in zip(auto, closed): torch.testing.assert_close(a, c, rtol=1e-4, atol=1e-6)
     # lambda*_k is lam0 times the mean clipped similarity to the other tasks
     torch.testing.assert_close(pen.lam_star, 0.8 * (A.sum(1) - 1) / (K - 1))
@@ -184,10 +187,10 @@ def test_graph_penalty_hand_computation_and_gradient():
 
 def test_graph_penalty_reduces_to_sps_and_frees_an_unrelated_task():
     model, pen = _graph_pen(masks=False, A=torch.ones(4, 4))
-    assert pen(model, _info(1, model, K=4, p=3)).item() == pytest.approx(0.8 * mean_constraint(model.trunk_layers()).item(), rel=1e-5)
+    assert pen(model, _info(1, model, K=4, p=3)).item() == pytest.approx(0.8 * mean_constraint(model.trunk_params()).item(), rel=1e-5)
     A = torch.ones(4, 4); A[3, :3] = A[:3, 3] = -0.5                       # task 3 unlike the others: no pull on it
     model, pen = _graph_pen(masks=False, A=A)
-    P = trunk_params(model)
+    P = model.trunk_params()
     g = torch.autograd.grad(pen(model, _info(1, model, K=4, p=3)), P)
     for t in g: assert t[3].abs().max() == 0 and t[:3].abs().max() > 0
     assert pen.lam_star[3] == 0
@@ -198,7 +201,7 @@ def test_graph_penalty_is_invariant_to_task_order():
     v = pen(model, _info(1, model, K=5, p=3)).item()
     perm = torch.tensor([3, 0, 4, 1, 2])
     with torch.no_grad():
-        for p in trunk_params(model): p.copy_(p[perm])
+        for p in model.trunk_params(): p.copy_(p[perm])
     for m in pen.masks: m.copy_(m[perm])
     pen.tracker.matrix = pen.tracker.matrix[perm][:, perm]; pen._refresh()
     assert pen(model, _info(1, model, K=5, p=3)).item() == pytest.approx(v, rel=1e-5)
@@ -237,9 +240,10 @@ def test_auc_and_tracker():
 
 def test_bad_input():
     with pytest.raises(ValueError, match="unknown similarity"): AdaptiveSoftPenalty(similarity="psychic")
-    with pytest.raises(ValueError, match="theta_max must be in"): AdaptiveSoftPenalty(theta_max=2)
+    with pytest.raises(ValueError, match="theta_max must be in"): AdaptiveSoftPenalty(theta={"rule": "linear", "theta_max": 2})
+    with pytest.raises(ValueError, match="unknown theta rule"): AdaptiveSoftPenalty(theta="sometimes")
     with pytest.raises(ValueError, match="unknown coupling"): AdaptiveSoftPenalty(coupling="pairs")
-    with pytest.raises(ValueError, match="sharing='soft'"): trunk_params(MultiTaskMLP(3, 2, sharing="hard"))
+    with pytest.raises(ValueError, match="sharing='soft'"): MultiTaskMLP(3, 2, sharing="hard").trunk_params()
 
 
 def test_pilot_similarity_task_without_rows_and_targets_layout():
@@ -256,10 +260,41 @@ def test_pilot_similarity_task_without_rows_and_targets_layout():
 
 def test_asps_file_saved_before_coupling_existed_loads_as_mean_coupling():
     sim = make_simulation("mixed", n_train=30, seed=2)
-    r = fit(ASPS(similarity="prediction", coupling="mean", warmup=2, update_every=2), sim.train, sim.val, seed=0, progress=False, epochs=4)
+    r = fit(ASPS(similarity="prediction", coupling="mean", theta=SignRule(warmup=2), update_every=2), sim.train, sim.val, seed=0, progress=False, epochs=4)
     with tempfile.TemporaryDirectory() as tmp:
         path = r.save(Path(tmp) / "m.pt")
         d = torch.load(path, weights_only=True); del d["method_config"]["coupling"]; torch.save(d, path)   # an older file
         back = load(path)
     assert back.method.coupling == "mean"
     np.testing.assert_array_equal(back.predict(sim.test), r.predict(sim.test))
+
+
+RULES = [ThetaRule(), ConstantRule(warmup=5), LinearRule(theta_max=0.4, warmup=5, ramp=20), SignRule(warmup=5, patience=3),
+         SimilarityRule(theta_max=0.8, warmup=5, ramp=20)]
+
+@pytest.mark.parametrize("rule", RULES, ids=lambda r: r.name)
+def test_every_theta_rule_keeps_the_invariants(rule):
+    "Nothing removed before the warm-up, removed terms stay removed, at most theta_max removed, config round trip."
+    torch.manual_seed(11)
+    params = [torch.randn(3, 6, 4), torch.randn(3, 6)]
+    masks = [torch.ones_like(p, dtype=torch.bool) for p in params]
+    rule = theta_rule(rule); rule.attach(params)
+    before = [m.clone() for m in masks]
+    for step in range(60):
+        rule.observe([torch.rand(p.shape) < 0.9 for p in params])
+        params = [p + 0.1 * torch.randn_like(p) for p in params]
+        rule.remove(step, masks, lambda: [deviation(p) for p in params], torch.tensor([0.9, 0.8, 0.0]))
+        share = sum(int((~m).sum()) for m in masks) / sum(m.numel() for m in masks)
+        if step < rule.warmup: assert share == 0
+        assert share <= getattr(rule, "theta_max", 0.0) + 1e-9
+        for b, m in zip(before, masks): assert not (m & ~b).any()
+        before = [m.clone() for m in masks]
+    assert (share > 0) == (rule.name != "none")
+    assert theta_rule(rule.config()) == rule
+
+
+def test_asps_config_is_plain_and_round_trips():
+    a = ASPS(theta=LinearRule(theta_max=0.3, ramp=200), coupling="mean")
+    assert a.config()["theta"] == {"rule": "linear", "theta_max": 0.3, "warmup": 20, "ramp": 200}
+    assert ASPS(**a.config()).config() == a.config() and ASPS(**ASPS().config()) == ASPS()
+    assert ASPS().min_steps() == 20 and ASPS(theta="none").min_steps() == 0

@@ -1,7 +1,8 @@
 """Trainer properties that read badly in a notebook."""
 import numpy as np, torch, pytest
 from adaptive_mtl.data import make_simulation
-from adaptive_mtl.methods import SPS, STL, mean_constraint
+from adaptive_mtl.methods import SPS, STL
+from adaptive_mtl.soft import mean_constraint
 from adaptive_mtl.trainer import fit
 
 @pytest.fixture(scope="module")
@@ -13,7 +14,7 @@ def test_sps_lambda_zero_is_stl(sim):
     np.testing.assert_array_equal(a.predict(sim.test), b.predict(sim.test))
 
 def test_large_lambda_pulls_trunks_together(sim):
-    spread = {lam: mean_constraint(fit(SPS(lam=lam), sim.train, seed=0, epochs=15, progress=False).model.trunk_layers()).item()
+    spread = {lam: mean_constraint(fit(SPS(lam=lam), sim.train, seed=0, epochs=15, progress=False).model.trunk_params()).item()
               for lam in (0.0, 1.0, 100.0)}
     assert spread[100.0] < spread[1.0] < spread[0.0], spread
     assert spread[100.0] < 0.01 * spread[0.0], spread
