@@ -119,7 +119,7 @@ class ASPS(Method):
 # %% ../nbs/06_methods.ipynb #b9c0333e
 from .hard import NodeController, n_params as _ahps_n_params
 
-@dataclass(repr=False)
+@dataclass
 class AHPS(Method):
     "Adaptive hard parameter sharing: shared nodes whose per-task gradients keep conflicting split into task-specific nodes."
     statistic: str = "snr"

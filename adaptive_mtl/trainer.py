@@ -309,6 +309,18 @@ def save(self: FitResult,
     return path
 
 _OPTIONS_MISSING_FROM_OLDER_FILES = {"asps": {"coupling": "mean"}}   # the value a file without the option was trained with
+_FLAT_THETA_OPTIONS = {"theta_max", "warmup", "ramp", "patience"}      # ASPS files that stored θ's options beside `theta`
+
+def _method_config(name: str, config: dict) -> dict:
+    "A saved method configuration in today's form: options a file lacks get the value it was trained with; flat θ options become the rule's."
+    config = {**_OPTIONS_MISSING_FROM_OLDER_FILES.get(name, {}), **config}
+    if name == "asps" and _FLAT_THETA_OPTIONS & set(config) and isinstance(config.get("theta", "sign"), str):
+        flat = {k: config.pop(k) for k in list(config) if k in _FLAT_THETA_OPTIONS}
+        rule = config.get("theta", "sign")
+        keep = {"linear": {"theta_max", "warmup", "ramp"}, "similarity": {"theta_max", "warmup", "ramp"},
+                "sign": {"theta_max", "warmup", "patience"}, "constant": {"theta_max", "warmup"}}.get(rule, set())
+        config["theta"] = {"rule": rule, **{k: v for k, v in flat.items() if k in keep}}
+    return config
 
 def load(path,          # a file written by `FitResult.save`
          device="cpu",  # where to put the model
@@ -322,7 +334,7 @@ def load(path,          # a file written by `FitResult.save`
     if not isinstance(d, dict) or d.get("format") != _FORMAT:
         raise ValueError(f"{path} is a torch file but not an adaptive_mtl model (format {d.get('format') if isinstance(d, dict) else type(d).__name__!r})")
     if d["method"] not in METHODS: raise ValueError(f"{path} uses method {d['method']!r}, unknown to this version")
-    method = METHODS[d["method"]](**{**_OPTIONS_MISSING_FROM_OLDER_FILES.get(d["method"], {}), **d["method_config"]})
+    method = METHODS[d["method"]](**_method_config(d["method"], d["method_config"]))
     model = MultiTaskMLP(**d["model_config"]).to(device)
     method.attach(model, None)
     model.load_state_dict(d["model_state"]); method.load_state_dict(d["method_state"]); method.finish(model)

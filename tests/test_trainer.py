@@ -41,3 +41,15 @@ def test_bad_arguments_are_named(sim):
     with pytest.raises(ValueError, match="lr must be positive"): fit("hps", sim.train, lr=0)
     with pytest.raises(ValueError, match="unknown optimizer 'lbfgs'"): fit("hps", sim.train, optimizer="lbfgs", progress=False)
     with pytest.raises(ValueError, match="train must be a MultiTaskData"): fit("hps", sim.train.X)
+
+def test_asps_file_with_flat_theta_options_loads():
+    "A model saved when ASPS kept θ's options (theta_max, warmup, patience) beside `theta` loads into the rule and predicts as saved."
+    import numpy as np
+    from pathlib import Path
+    from adaptive_mtl.data import make_simulation
+    from adaptive_mtl.trainer import load
+    here = Path(__file__).parent / "data"
+    r = load(here / "asps_flat_theta_options.pt")
+    assert r.method.theta == {"rule": "sign", "theta_max": 0.3, "warmup": 3, "patience": 5}
+    test = make_simulation("mixed", n_train=30, n_test=40, seed=0).test
+    np.testing.assert_array_equal(r.predict(test), np.load(here / "asps_flat_theta_options_pred.npy"))
