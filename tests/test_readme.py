@@ -1,6 +1,6 @@
 """README.md is rendered from nbs/index.ipynb (nbdev_readme needs Quarto, so we render it ourselves).
 Regenerate with `python tests/test_readme.py --write` (or `make readme`)."""
-import base64, json, sys
+import base64, json, re, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -11,7 +11,8 @@ def render_readme():
     out, figs = ["<!-- generated from nbs/index.ipynb by tests/test_readme.py: edit the notebook, not this file -->\n"], {}
     for c in nb["cells"]:
         src = "".join(c["source"])
-        if c["cell_type"] == "markdown": out.append(src + "\n"); continue
+        if c["cell_type"] == "markdown":                 # links to notebooks are relative to nbs/, the README sits a level up
+            out.append(re.sub(r"\]\((?![a-z]+:)([\w/.-]+\.ipynb)\)", r"](nbs/\1)", src) + "\n"); continue
         if src.lstrip().startswith("#|"): continue
         out.append(f"```python\n{src}\n```\n")
         for o in c.get("outputs", []):
@@ -33,6 +34,11 @@ def test_readme_names_one_install_and_one_test_command():
     text = (ROOT / "README.md").read_text()
     assert text.count("pip install torch==2.13.0 -e '.[dev]'") == 1
     assert "python -m pytest tests" in text and "make run" in text and "make test" in text
+
+def test_readme_links_to_notebooks_resolve():
+    text = (ROOT / "README.md").read_text()
+    links = re.findall(r"\]\(([\w/.-]+\.ipynb)\)", text)
+    assert links and all((ROOT / l).exists() or l.endswith(("asps_rules.ipynb", "ahps_rules.ipynb")) for l in links), links
 
 if __name__ == "__main__" and "--write" in sys.argv:
     text, figs = render_readme()
