@@ -38,7 +38,8 @@ def _local_links(site: Path, cache: Path):
     for nb in cache.rglob("*.ipynb"):
         cells = json.loads(nb.read_text())["cells"]
         m = re.search(r"^output-file:\s*(\S+)", "".join(cells[0]["source"]), re.M) if cells else None
-        if m: pages[m[1]] = nb.relative_to(cache).with_suffix(".html").as_posix()
+        rel = nb.relative_to(cache)                  # a page's address is its folder + output-file (studies/similarity.html)
+        if m: pages[(rel.parent / m[1]).as_posix()] = rel.with_suffix(".html").as_posix()
     pat = re.compile(re.escape(host) + r"([\w.-]+\.html)")
     for page in site.rglob("*.html"):
         text = page.read_text(); up = "../" * (len(page.relative_to(site).parts) - 1)
