@@ -38,7 +38,7 @@ def test_readme_names_one_install_and_one_test_command():
 def test_readme_links_to_notebooks_resolve():
     text = (ROOT / "README.md").read_text()
     links = re.findall(r"\]\(([\w/.-]+\.ipynb)\)", text)
-    assert links and all((ROOT / l).exists() or l.endswith(("asps_rules.ipynb", "ahps_rules.ipynb")) for l in links), links
+    assert links and all((ROOT / l).exists() for l in links), links
 
 if __name__ == "__main__" and "--write" in sys.argv:
     text, figs = render_readme()
