@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_trainer.ipynb #30d2ff79
 from __future__ import annotations
-import copy, math, numbers, time
+import copy, math, time
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -45,7 +45,7 @@ def task_losses(pred: torch.Tensor,  # predictions `[K,B]`
 
 # %% ../nbs/07_trainer.ipynb #16bf8864
 class TrainingError(RuntimeError):
-    "Training stopped (a non-finite loss); `.result` holds a `FitResult` with the best weights seen (before any validation: the last finite ones)."
+    "Training stopped (a non-finite loss); `.result` holds a `FitResult` with the last good weights."
     def __init__(self, msg, result=None): super().__init__(msg); self.result = result
 
 @dataclass
@@ -60,23 +60,13 @@ class DataSchema:
         "The schema of `data`."
         return cls(data.task_names, data.feature_names, data.layout)
 
-    def feature_order(self, data: MultiTaskData) -> list:
-        "The columns of `data` in the fitted order, matched by name; missing, unknown or repeated names are errors."
-        fitted, given = [str(f) for f in self.feature_names], [str(f) for f in data.feature_names]
-        if given == fitted: return list(range(len(given)))
-        repeated = sorted({f for f in given if given.count(f) > 1})
-        if repeated: raise ValueError(f"feature columns {repeated} appear more than once in the data")
-        missing, unknown = [f for f in fitted if f not in given], [f for f in given if f not in fitted]
-        if missing or unknown:
-            hint = " (data built from an array get the names x0, x1, ...: pass feature_names)" if given == [f"x{j}" for j in range(len(given))] else ""
-            raise ValueError(f"feature columns do not match the fitted ones {fitted}: " + "; ".join(
-                [f"missing {missing}"] * bool(missing) + [f"unknown {unknown}"] * bool(unknown)) + hint)
-        return [given.index(f) for f in fitted]
-
     def align(self, data: MultiTaskData) -> MultiTaskData:
-        "`data` with its feature columns and task codes in the model's order; unknown tasks and features are errors."
-        names, order = self.task_names, self.feature_order(data)
-        X = data.X if order == list(range(data.n_features)) else data.X[:, order]
+        "`data` with task codes in the model's task order; unknown tasks and wrong features are errors."
+        names, feature_names = self.task_names, self.feature_names
+        if data.n_features != len(feature_names):
+            raise ValueError(f"data have {data.n_features} feature columns, the model was fitted on {len(feature_names)}")
+        if list(data.feature_names) != list(feature_names) and not all(str(f).startswith("x") for f in data.feature_names):
+            raise ValueError(f"feature columns {data.feature_names} differ from the fitted ones {feature_names}")
         lookup = {n: i for i, n in enumerate(names)}
         unknown = [t for t in data.task_names if t not in lookup]
         if data.layout == "groups":
@@ -84,12 +74,12 @@ class DataSchema:
             unknown = [data.task_names[i] for i in sorted(used) if data.task_names[i] not in lookup]
             if unknown: raise ValueError(f"unknown task {unknown[0]!r}: the model knows {len(names)} tasks ({names[:5]}...)")
             remap = np.array([lookup.get(t, -1) for t in data.task_names])
-            return MultiTaskData(X, data.y, remap[data.task], list(names), list(self.feature_names), "groups", data.info)
+            return MultiTaskData(data.X, data.y, remap[data.task], list(names), data.feature_names, "groups", data.info)
         if unknown or len(data.task_names) != len(names):
             raise ValueError(f"target columns {data.task_names} do not match the fitted tasks {names}" +
                              (f" (unknown task {unknown[0]!r})" if unknown else ""))
         order = [data.task_names.index(n) for n in names]
-        return MultiTaskData(X, data.y[:, order], None, list(names), list(self.feature_names), "targets", data.info)
+        return MultiTaskData(data.X, data.y[:, order], None, list(names), data.feature_names, "targets", data.info)
 
 # %% ../nbs/07_trainer.ipynb #d3391661
 @dataclass
@@ -170,7 +160,6 @@ class EarlyStopping:
     best_loss: float = math.inf    # lowest validation loss of a kept epoch
     best_epoch: int = -1           # its epoch (-1: none yet)
     best_state: tuple | None = None  # `(model state, method state)` of that epoch
-    last_state: tuple | None = None  # `(epoch, model state, method state)` of the last finite weights, until an epoch is kept
 
     def update(self, epoch: int, val_loss: float, model, method) -> bool:
         "Record `epoch`'s validation loss (saving the state when it is the best kept one); `True` when training should stop."
@@ -179,32 +168,27 @@ class EarlyStopping:
             self.best_state = (copy.deepcopy(model.state_dict()), copy.deepcopy(method.state_dict()))
         return epoch >= self.first_epoch and epoch - max(self.best_epoch, self.first_epoch) >= self.patience
 
-    def keep_finite(self, epoch: int, model, method):
-        "Save the state after `epoch` (-1: the initial weights) as the fallback when no epoch is kept yet and the weights are finite."
-        if self.best_state is None and all(torch.isfinite(p).all() for p in model.parameters()):
-            self.last_state = (epoch, copy.deepcopy(model.state_dict()), copy.deepcopy(method.state_dict()))
-
-    def restore(self, model, method, fallback: bool = False) -> int | None:
-        "Load the best state (with `fallback` and none kept: the last finite one) into `model` and `method`; its epoch, or `None`."
-        if self.best_state is not None: state, epoch = self.best_state, self.best_epoch
-        elif fallback and self.last_state is not None: epoch, *state = self.last_state
-        else: return None
-        model.load_state_dict(state[0]); method.load_state_dict(state[1])
-        return epoch
+    def restore(self, model, method) -> int | None:
+        "Load the best state into `model` and `method`; the restored epoch, or `None` when no epoch was kept."
+        if self.best_state is None: return None
+        model.load_state_dict(self.best_state[0]); method.load_state_dict(self.best_state[1])
+        return self.best_epoch
 
 # %% ../nbs/07_trainer.ipynb #5bd53e18
-def _stop_non_finite(result: FitResult, losses: torch.Tensor, step: int, epoch: int):
-    "Raise `TrainingError` naming the step and the first task with a non-finite loss."
+def _stop_non_finite(result: FitResult, history: list, losses: torch.Tensor, step: int, epoch: int):
+    "Raise `TrainingError` naming the step and the first task with a non-finite loss; `result` keeps the last good weights."
     bad = [result.task_names[k] for k in torch.nonzero(~torch.isfinite(losses)).flatten().tolist()]
+    result.history = pd.DataFrame(history); result.method.finish(result.model)
     raise TrainingError(f"non-finite loss at step {step} (epoch {epoch}) in "
                         + (f"task {bad[0]!r}" if bad else "the penalty") +
-                        "; training stopped, the result keeps the best weights seen (try a smaller lr)", result)
+                        "; training stopped with the last good weights (try a smaller lr)", result)
 
 def _train_epoch(result: FitResult,  # the fit in progress: model, method, task names
                  optimizer,          # the torch optimizer over the model's parameters
                  batches,            # one epoch of `(x, y, mask)` from `TaskTensors.batches`
                  step: int,          # training steps taken before this epoch
                  epoch: int,         # this epoch's number (for the history and errors)
+                 history: list,      # the rows of the epochs before (kept when training stops)
                 ) -> tuple:
     "Train on every batch once; `(history row, steps taken so far)`."
     model, method = result.model, result.method
@@ -216,7 +200,7 @@ def _train_epoch(result: FitResult,  # the fit in progress: model, method, task 
         info = StepInfo(step, x, y, mask, pred, losses)
         penalty = method.penalty(model, info)
         loss = losses.sum() + penalty
-        if not torch.isfinite(loss): _stop_non_finite(result, losses, step, epoch)
+        if not torch.isfinite(loss): _stop_non_finite(result, history, losses, step, epoch)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         method.after_backward(model, optimizer, info)
@@ -233,68 +217,24 @@ def _validation_row(model: MultiTaskMLP, tensors: TaskTensors, names: list) -> d
     return {"val_loss": float(losses.mean()), **{f"val_{n}": v for n, v in zip(names, losses.tolist())}}
 
 # %% ../nbs/07_trainer.ipynb #124e4473
-def _device(device) -> torch.device:
-    "The torch device for `device` ('auto': cuda when available); a named error for one this machine does not have."
+def _device(device):
     if device in (None, "auto"): return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    try: dev = torch.device(device)
-    except (RuntimeError, TypeError): raise ValueError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'auto'") from None
-    if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r}: no CUDA device is available (use device='cpu' or 'auto')")
-    return dev
+    return torch.device(device)
 
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
-def _is_int(v) -> bool: return isinstance(v, numbers.Integral) and not isinstance(v, bool)
-def _is_real(v) -> bool: return isinstance(v, numbers.Real) and not isinstance(v, bool) and math.isfinite(v)
-
-def _widths(hidden) -> tuple:
-    "`hidden` (a width or a list of widths) as a tuple of positive layer widths; a named error otherwise."
-    widths = (hidden,) if _is_int(hidden) else tuple(hidden) if isinstance(hidden, (list, tuple, np.ndarray)) else None
-    if not widths or not all(_is_int(h) and h > 0 for h in widths):
-        raise ValueError(f"hidden must be a positive integer or a list of positive integers (layer widths), got {hidden!r}")
-    return tuple(int(h) for h in widths)
-
-def _checked(method, train, val, epochs, batch_size, patience, min_epochs, lr, weight_decay, dropout, optimizer) -> tuple:
+def _checked(method, train, val, epochs, batch_size, patience, lr, optimizer) -> tuple:
     "Validate the arguments of `fit`; `(a private copy of the method, val aligned to train's tasks)`."
     if not isinstance(train, MultiTaskData): raise ValueError(f"train must be a MultiTaskData, got {type(train).__name__}")
-    if not isinstance(val, (MultiTaskData, type(None))): raise ValueError(f"val must be a MultiTaskData or None, got {type(val).__name__}")
-    for name, v, low in (("epochs", epochs, 1), ("batch_size", batch_size, 1), ("patience", patience, 1), ("min_epochs", min_epochs, 0)):
-        if not _is_int(v) or v < low: raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
-    if not (_is_real(lr) and lr > 0): raise ValueError(f"lr must be positive and finite, got {lr!r}")
-    if not (_is_real(weight_decay) and weight_decay >= 0): raise ValueError(f"weight_decay must be >= 0 and finite, got {weight_decay!r}")
-    if not (_is_real(dropout) and 0 <= dropout < 1): raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
+    for name, v in (("epochs", epochs), ("batch_size", batch_size), ("patience", patience)):
+        if int(v) < 1: raise ValueError(f"{name} must be a positive integer, got {v}")
+    if not lr > 0: raise ValueError(f"lr must be positive, got {lr}")
     if optimizer not in _OPTIMIZERS: raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {tuple(_OPTIMIZERS)}")
     method = copy.deepcopy(get_method(method))
     if val is not None:
         if val.layout != train.layout: raise ValueError(f"val layout {val.layout!r} differs from train layout {train.layout!r}")
         val = DataSchema.of(train).align(val)
     return method, val
-
-def _train(result: FitResult,               # the fit in progress: model, method, task names
-           optimizer,                       # the torch optimizer over the model's parameters
-           tensors: TaskTensors,            # the training split
-           val_tensors: TaskTensors | None, # the validation split (None: no early stopping)
-           stopper: EarlyStopping,          # keeps the best (and, until one is kept, the last finite) state
-           epochs: int, batch_size: int, generator, progress: bool,
-          ) -> list:
-    "The epochs of `fit`; the history rows. On a non-finite loss `result` gets the best weights seen and `TrainingError` is raised."
-    model, method = result.model, result.method
-    history, step, start = [], 0, time.perf_counter()
-    stopper.keep_finite(-1, model, method)
-    with tqdm(range(epochs), desc=method.name, disable=not progress, leave=False) as bar:
-        for epoch in bar:
-            try: row, step = _train_epoch(result, optimizer, tensors.batches(batch_size, generator), step, epoch)
-            except TrainingError:
-                result.history, result.best_epoch = pd.DataFrame(history), stopper.restore(model, method, fallback=True)
-                method.finish(model); raise
-            if val_tensors is not None: row.update(_validation_row(model, val_tensors, result.task_names))
-            row.update(method.log()); row["seconds"] = time.perf_counter() - start
-            history.append(row)
-            if val_tensors is not None:
-                bar.set_postfix(val=f"{row['val_loss']:.4f}")
-                if stopper.update(epoch, row["val_loss"], model, method): break
-            stopper.keep_finite(epoch, model, method)
-    return history
 
 def fit(method="hps",                      # a `Method` or its name: 'stl', 'hps', 'sps', 'ahps', 'asps'
         train: MultiTaskData = None,       # the training split
@@ -314,11 +254,12 @@ def fit(method="hps",                      # a `Method` or its name: 'stl', 'hps
         dropout: float = 0.0,              # dropout rate of the hidden layers
         optimizer: str = "adam",           # 'adam', 'adamw' or 'sgd'
        ) -> FitResult:
-    "Train `method` on `train`, early-stopping on `val`; returns a `FitResult`. A non-finite loss raises `TrainingError`, whose `.result` keeps the best weights seen."
-    method, val = _checked(method, train, val, epochs, batch_size, patience, min_epochs, lr, weight_decay, dropout, optimizer)
-    hidden, dev = _widths(hidden), _device(device)
-    config = dict(hidden=hidden, epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, patience=patience,
-                  min_epochs=min_epochs, seed=seed, activation=activation, dropout=dropout, optimizer=optimizer)
+    "Train `method` on `train`, early-stopping on `val`; returns a `FitResult`."
+    method, val = _checked(method, train, val, epochs, batch_size, patience, lr, optimizer)
+    config = dict(hidden=tuple(hidden) if hasattr(hidden, "__len__") else (hidden,), epochs=epochs, lr=lr,
+                  batch_size=batch_size, weight_decay=weight_decay, patience=patience, min_epochs=min_epochs, seed=seed,
+                  activation=activation, dropout=dropout, optimizer=optimizer)
+    dev = _device(device)
     torch.manual_seed(seed); generator = torch.Generator().manual_seed(seed)
     scaler = Scaler.fit(train)
     train_tensors = TaskTensors(train, scaler, device=dev)
@@ -329,7 +270,17 @@ def fit(method="hps",                      # a `Method` or its name: 'stl', 'hps
     steps_per_epoch = math.ceil(train_tensors.n_rows / batch_size)
     stopper = EarlyStopping(patience, max(min_epochs, math.ceil(method.min_steps() / steps_per_epoch)))
     result = FitResult(model, method, scaler, DataSchema.of(train), pd.DataFrame(), config)
-    history = _train(result, opt, train_tensors, val_tensors, stopper, epochs, batch_size, generator, progress)
+    history, step, start = [], 0, time.perf_counter()
+    bar = tqdm(range(epochs), desc=method.name, disable=not progress, leave=False)
+    for epoch in bar:
+        row, step = _train_epoch(result, opt, train_tensors.batches(batch_size, generator), step, epoch, history)
+        if val_tensors is not None: row.update(_validation_row(model, val_tensors, result.task_names))
+        row.update(method.log()); row["seconds"] = time.perf_counter() - start
+        history.append(row)
+        if val_tensors is None: continue
+        bar.set_postfix(val=f"{row['val_loss']:.4f}")
+        if stopper.update(epoch, row["val_loss"], model, method): break
+    bar.close()
     restored = stopper.restore(model, method)
     result.history, result.best_epoch = pd.DataFrame(history), len(history) - 1 if restored is None else restored
     method.finish(model)
@@ -371,53 +322,22 @@ def _method_config(name: str, config: dict) -> dict:
         config["theta"] = {"rule": rule, **{k: v for k, v in flat.items() if k in keep}}
     return config
 
-_ENTRIES = ("format", "method", "method_config", "method_state", "model_config", "model_state", "scaler",
-            "task_names", "feature_names", "layout", "history", "config", "best_epoch")
-
-def _entry(path, name: str, build):
-    "`build()`; any error becomes a one-line `ValueError` naming the file's entry."
-    try: return build()
-    except Exception as e:
-        raise ValueError(f"{path}: entry {name!r} does not fit this version's model: {' '.join(str(e).split())[:300]}") from None
-
-def _scaler(entry: dict, n_features: int, n_tasks: int) -> Scaler:
-    "The saved scaler, its vectors checked against the model's features and tasks."
-    sizes = dict(x_mean=n_features, x_std=n_features, y_mean=n_tasks, y_std=n_tasks)
-    if set(entry) != set(sizes): raise ValueError(f"it holds {sorted(entry)}, not {sorted(sizes)}")
-    for k, n in sizes.items():
-        if tuple(entry[k].shape) != (n,): raise ValueError(f"{k} has shape {tuple(entry[k].shape)}, the model needs ({n},)")
-    return Scaler(**{k: v.numpy() for k, v in entry.items()})
-
-def _schema(d: dict, n_features: int, n_tasks: int) -> DataSchema:
-    "The saved schema, its names checked against the model's features and tasks."
-    for name, n in (("task_names", n_tasks), ("feature_names", n_features)):
-        if not isinstance(d[name], list) or len(d[name]) != n: raise ValueError(f"entry {name!r} does not list the model's {n} names")
-    if d["layout"] not in ("groups", "targets"): raise ValueError(f"entry 'layout' is {d['layout']!r}, not 'groups' or 'targets'")
-    return DataSchema(d["task_names"], d["feature_names"], d["layout"])
-
 def load(path,          # a file written by `FitResult.save`
-         device="cpu",  # where to put the model: 'cpu', 'cuda' or 'auto'
+         device="cpu",  # where to put the model
         ) -> FitResult:
-    "Load a `FitResult` saved with `FitResult.save` (safe: `weights_only=True`); a foreign, incomplete or inconsistent file is a one-line `ValueError`."
-    path, device = Path(path), _device(device)
+    "Load a `FitResult` saved with `FitResult.save` (safe: `weights_only=True`)."
+    path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"no model file at {path}")
     try: d = torch.load(path, map_location=device, weights_only=True)
     except Exception as e:
         raise ValueError(f"{path} is not a readable adaptive_mtl model file (truncated or foreign): {type(e).__name__}: {e}") from None
     if not isinstance(d, dict) or d.get("format") != _FORMAT:
         raise ValueError(f"{path} is a torch file but not an adaptive_mtl model (format {d.get('format') if isinstance(d, dict) else type(d).__name__!r})")
-    missing, unknown = [k for k in _ENTRIES if k not in d], sorted(str(k) for k in set(d) - set(_ENTRIES))
-    if missing or unknown:
-        raise ValueError(f"{path} is an incomplete or altered model file: " + "; ".join(
-            [f"missing entries {missing}"] * bool(missing) + [f"unknown entries {unknown}"] * bool(unknown)))
     if d["method"] not in METHODS: raise ValueError(f"{path} uses method {d['method']!r}, unknown to this version")
-    method = _entry(path, "method_config", lambda: METHODS[d["method"]](**_method_config(d["method"], d["method_config"])))
-    model = _entry(path, "model_config", lambda: MultiTaskMLP(**d["model_config"]).to(device))
+    method = METHODS[d["method"]](**_method_config(d["method"], d["method_config"]))
+    model = MultiTaskMLP(**d["model_config"]).to(device)
     method.attach(model, None)
-    _entry(path, "model_state", lambda: model.load_state_dict(d["model_state"]))
-    _entry(path, "method_state", lambda: method.load_state_dict(d["method_state"])); method.finish(model)
-    n_features, n_tasks = model.config["n_features"], model.config["n_tasks"]
-    scaler = _entry(path, "scaler", lambda: _scaler(d["scaler"], n_features, n_tasks))
-    try: schema = _schema(d, n_features, n_tasks)
-    except ValueError as e: raise ValueError(f"{path}: {e}") from None
-    return FitResult(model, method, scaler, schema, pd.DataFrame(d["history"]), d["config"], d["best_epoch"])
+    model.load_state_dict(d["model_state"]); method.load_state_dict(d["method_state"]); method.finish(model)
+    scaler = Scaler(**{k: v.numpy() for k, v in d["scaler"].items()})
+    return FitResult(model, method, scaler, DataSchema(d["task_names"], d["feature_names"], d["layout"]),
+                     pd.DataFrame(d["history"]), d["config"], d["best_epoch"])
