@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_data.ipynb #4ebe1052
 from __future__ import annotations
-import math, warnings
+import math
 from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
@@ -15,75 +15,35 @@ from fastcore.basics import patch
 __all__ = ['SCENARIOS', 'MultiTaskData', 'Scaler', 'TaskTensors', 'Simulation', 'make_simulation']
 
 # %% ../nbs/00_data.ipynb #56fe5004
-def _first(items, k=5) -> str:
-    "The first `k` of `items` (row indices, task names) as text."
-    items = list(items); return ", ".join(map(str, items[:k])) + (", ..." if len(items) > k else "")
-
-def _no_duplicates(names, what) -> None:
-    "An error naming every name that appears more than once."
-    s = pd.Series([str(n) for n in names]); dup = list(pd.unique(s[s.duplicated()]))
-    if dup: raise ValueError(f"duplicate {what} name(s) {dup}: every {what} needs its own name")
-
-def _check_numeric(df: pd.DataFrame, what="feature column") -> None:
-    "An error naming every column of `df` that is complex, holds text among numbers (`?`, `n/a`), or holds words."
-    cplx = [str(c) for c in df.columns if pd.api.types.is_complex_dtype(df[c])]
-    if cplx: raise ValueError(f"{what}(s) {cplx} hold complex numbers; use real and imaginary parts as separate columns")
-    typos, words = [], []
-    for c in df.columns:
-        s = df[c]
-        if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s): continue
-        num = pd.to_numeric(s, errors="coerce"); cells = (s.notna() & num.isna()).to_numpy()
-        if not cells.any(): continue
-        if cells.sum() <= num.notna().sum():  # mostly numbers: a typo, not a category
-            typos.append(f"{c!r} ({int(cells.sum())} cell(s) such as {s[cells].iloc[0]!r}, rows {_first(np.flatnonzero(cells))})")
-        else: words.append(str(c))
-    if typos: raise ValueError(f"text in numeric {what}(s): {'; '.join(typos)}; fix those cells or leave them empty")
-    if words: raise ValueError(f"{what} {', '.join(map(repr, words))} is not numeric (dtype {df[words[0]].dtype}); encode it "
-                               f"first, e.g. pd.get_dummies(X, columns={words!r}, drop_first=True)")
-
 def _as_features(X, feature_names=None) -> tuple[np.ndarray, list[str]]:
     "Validate a feature table (DataFrame or 2-D array) and return it as float64 with column names."
     if isinstance(X, pd.Series): X = X.to_frame()
     if isinstance(X, pd.DataFrame):
-        _no_duplicates(X.columns, "feature"); _check_numeric(X)
+        bad = [c for c in X.columns if not (pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_bool_dtype(X[c]))]
+        if bad: raise ValueError(f"feature column {bad[0]!r} is not numeric (dtype {X[bad[0]].dtype}); encode it first, "
+                                 f"e.g. pd.get_dummies(X, columns={bad!r}, drop_first=True)")
         names = [str(c) for c in X.columns] if feature_names is None else list(feature_names)
         X = X.to_numpy(dtype=np.float64)
     else:
         X = np.asarray(X)
         if X.ndim == 1: X = X[:, None]
         if X.ndim != 2: raise ValueError(f"features must be 2-D (rows x columns), got shape {X.shape}")
-        if np.iscomplexobj(X): raise ValueError("features hold complex numbers; use real and imaginary parts as separate columns")
         if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
             raise ValueError(f"features have dtype {X.dtype}, not numeric; encode categorical columns first (e.g. pd.get_dummies)")
         X = X.astype(np.float64)
         names = [f"x{j}" for j in range(X.shape[1])] if feature_names is None else list(feature_names)
     if len(names) != X.shape[1]: raise ValueError(f"{len(names)} feature names for {X.shape[1]} feature columns")
-    _no_duplicates(names, "feature")
     bad = ~np.isfinite(X)
     if bad.any():
-        cols = [f"feature column {names[j]!r} has {int(bad[:, j].sum())} NaN/inf value(s) (rows {_first(np.flatnonzero(bad[:, j]))})"
-                for j in np.flatnonzero(bad.any(0))]
-        raise ValueError("; ".join(cols) + "; impute or drop those rows first")
+        j = int(bad.any(0).argmax())
+        raise ValueError(f"feature column {names[j]!r} has {int(bad[:, j].sum())} NaN/inf value(s) "
+                         f"(first at row {int(bad[:, j].argmax())}); impute or drop those rows first")
     return X, names
 
 # %% ../nbs/00_data.ipynb #ffb60147
 def _py(v):
     "A numpy scalar label as a plain Python value (names are saved with models and must load safely)."
     return v.item() if isinstance(v, np.generic) else v
-
-# %% ../nbs/00_data.ipynb #b3e0d1a3
-def _as_target(y) -> np.ndarray:
-    "A 1-D float64 target (groups layout); text cells and complex numbers are named errors."
-    if np.ndim(y) > 1: raise ValueError(f"groups layout needs a 1-D target, got shape {np.shape(y)}; use from_targets for several targets")
-    _check_numeric(pd.DataFrame({str(getattr(y, "name", None) or "y"): np.asarray(y).reshape(-1)}), "target")
-    return np.asarray(y, dtype=np.float64).reshape(-1)
-
-def _not_features(feature_names, **columns) -> None:
-    "An error when a named target or task column (a pandas Series' name, or a list of names) is also a feature."
-    for what, col in columns.items():
-        names = col if isinstance(col, list) else [getattr(col, "name", None)] if isinstance(col, pd.Series) else []
-        clash = [str(n) for n in names if n is not None and str(n) in feature_names]
-        if clash: raise ValueError(f"the {what} column {', '.join(map(repr, clash))} is also a feature; drop it from the features")
 
 # %% ../nbs/00_data.ipynb #a80fa38a
 @dataclass
@@ -108,24 +68,22 @@ class MultiTaskData:
                    ) -> MultiTaskData:
         "One task per row: `task[i]` names the task of row `i` (students in schools)."
         X, fn = _as_features(X, feature_names)
-        _not_features(fn, target=y, task=task)
-        y = _as_target(y); task = np.asarray(task).reshape(-1)
+        y = np.asarray(y, dtype=np.float64).reshape(-1) if np.asarray(y).ndim <= 1 else np.asarray(y)
+        if y.ndim != 1: raise ValueError(f"groups layout needs a 1-D target, got shape {y.shape}; use from_targets for several targets")
+        task = np.asarray(task).reshape(-1)
         if not (len(X) == len(y) == len(task)):
             raise ValueError(f"lengths disagree: X has {len(X)} rows, y has {len(y)}, task has {len(task)}")
-        if pd.isna(task).any():
-            raise ValueError(f"task labels have {int(pd.isna(task).sum())} missing value(s) (rows {_first(np.flatnonzero(pd.isna(task)))})")
+        if pd.isna(task).any(): raise ValueError(f"task labels have {int(pd.isna(task).sum())} missing value(s)")
         names = [_py(t) for t in (pd.unique(task) if task_names is None else task_names)]
-        _no_duplicates(names, "task")
         lookup = {t: i for i, t in enumerate(names)}
         unknown = [_py(t) for t in pd.unique(task) if _py(t) not in lookup]
-        if unknown: raise ValueError(f"unknown task {_first(map(repr, unknown))}: not among the {len(names)} task names given")
+        if unknown: raise ValueError(f"unknown task {unknown[0]!r}: not among the {len(names)} task names given")
         uniq, inv = np.unique(task, return_inverse=True)                   # map labels once, not per row
         codes = np.array([lookup[_py(t)] for t in uniq], dtype=np.int64)[inv.reshape(-1)]
         bad = ~np.isfinite(y)
         if bad.any():
-            per = pd.Series(np.array(names, dtype=object)[codes[bad]]).value_counts(sort=False)
-            raise ValueError(f"target has {int(bad.sum())} NaN/inf value(s) (first in task {names[codes[bad][0]]!r}; per task "
-                             f"{_first(f'{k!r}: {v}' for k, v in per.items())}); the groups layout needs every target")
+            k = names[codes[bad][0]]
+            raise ValueError(f"target has {int(bad.sum())} NaN/inf value(s) (first in task {k!r}); the groups layout needs every target")
         return cls(X, y, codes, names, fn, "groups", dict(info or {}))
 
     @classmethod
@@ -140,19 +98,18 @@ class MultiTaskData:
         X, fn = _as_features(X, feature_names)
         if isinstance(Y, pd.DataFrame):
             task_names = [str(c) for c in Y.columns] if task_names is None else task_names
-            _no_duplicates(Y.columns, "target"); _not_features(fn, target=list(Y.columns))
-        if np.ndim(Y) == 2: _check_numeric(Y if isinstance(Y, pd.DataFrame) else pd.DataFrame(np.asarray(Y)), "target column")
+            bad = [c for c in Y.columns if not pd.api.types.is_numeric_dtype(Y[c])]
+            if bad: raise ValueError(f"target column {bad[0]!r} is not numeric (dtype {Y[bad[0]].dtype})")
         Y = np.asarray(Y, dtype=np.float64)
         if Y.ndim != 2: raise ValueError(f"targets layout needs Y of shape [n, K], got {Y.shape}")
         names = [f"task{k}" for k in range(Y.shape[1])] if task_names is None else [_py(t) for t in task_names]
         if len(names) != Y.shape[1]: raise ValueError(f"{len(names)} task names for {Y.shape[1]} target columns")
-        _no_duplicates(names, "target")
         if len(X) != len(Y): raise ValueError(f"lengths disagree: X has {len(X)} rows, Y has {len(Y)}")
-        inf = np.isinf(Y).sum(0)
-        if inf.any(): raise ValueError("; ".join(f"target {names[k]!r} has {inf[k]} infinite value(s)" for k in np.flatnonzero(inf))
-                                       + "; use NaN for missing")
+        if np.isinf(Y).any():
+            k = int(np.isinf(Y).any(0).argmax())
+            raise ValueError(f"target {names[k]!r} has {int(np.isinf(Y[:, k]).sum())} infinite value(s); use NaN for missing")
         empty = [names[k] for k in range(Y.shape[1]) if np.isnan(Y[:, k]).all()]
-        if empty: raise ValueError(f"target {', '.join(map(repr, empty))} has no observed value")
+        if empty: raise ValueError(f"target {empty[0]!r} has no observed value")
         return cls(X, Y, None, names, fn, "targets", dict(info or {}))
 
     @property
@@ -204,21 +161,11 @@ def split(self: MultiTaskData,
     groups = ([np.flatnonzero(self.task == k) for k in range(self.n_tasks)] if self.layout == "groups"
               else [np.arange(len(self))])
     names = self.task_names if self.layout == "groups" else ["(all rows)"]
-    kept = {}
     for rows, name in zip(groups, names):
-        try: n_val, n_test = _split_counts(len(rows), (val, test), name)
-        except ValueError:
-            if self.layout != "groups" or val + test == 0: raise
-            kept[name], n_val, n_test = len(rows), 0, 0                      # too small: all its rows stay in training
+        n_val, n_test = _split_counts(len(rows), (val, test), name)
         rows = rng.permutation(rows)
         parts[1].append(rows[:n_val]); parts[2].append(rows[n_val:n_val + n_test]); parts[0].append(rows[n_val + n_test:])
-    if len(kept) == len(names):
-        raise ValueError(f"every task has too few rows for a split with fractions {(val, test)}; lower val and test or set them to 0")
     out = [self.subset(np.sort(np.concatenate(p))) for p in parts]
-    if kept:
-        out[0].info = {**self.info, "kept_in_training": kept}
-        warnings.warn(f"{len(kept)} task(s) too small for a split with fractions {(val, test)} keep all their rows in training "
-                      f"(none in validation or test): {_first(f'{k!r} ({n} rows)' for k, n in kept.items())}", stacklevel=2)
     return tuple(o if f > 0 or i == 0 else None for i, (o, f) in enumerate(zip(out, (1, val, test))))
 
 # %% ../nbs/00_data.ipynb #fbee1611
@@ -234,27 +181,21 @@ class Scaler:
     def fit(cls,
             data: MultiTaskData,  # the training split (never validation or test rows)
            ) -> Scaler:
-        "Fit on (training) `data`; a task with a constant target keeps its mean and takes the pooled scale of the others."
-        n = data.observed()
-        if (n == 0).any():
-            kind = "task {} has no training rows" if data.layout == "groups" else "target {} has no observed value in the training rows"
-            raise ValueError(kind.format(_first(repr(data.task_names[k]) for k in np.flatnonzero(n == 0))))
-        with np.errstate(over="ignore", invalid="ignore"):
-            x_mean, x_std = data.X.mean(0), data.X.std(0)
-            if data.layout == "groups":
-                ym = np.bincount(data.task, data.y, data.n_tasks) / n
-                yv = np.bincount(data.task, (data.y - ym[data.task]) ** 2, data.n_tasks) / n
-            else: ym, yv = np.nanmean(data.y, 0), np.nanvar(data.y, 0)
-        for what, names, ok in (("feature column", data.feature_names, np.isfinite(x_mean) & np.isfinite(x_std)),
-                                ("target of task", data.task_names, np.isfinite(ym) & np.isfinite(yv))):
-            if not ok.all(): raise ValueError(f"{what} {_first(repr(names[j]) for j in np.flatnonzero(~ok))}: the spread overflows "
-                                              "float64 (values near 1e308); rescale it, e.g. divide by a power of 10")
-        x_std[x_std < 1e-12] = 1.0
+        "Fit on (training) `data`."
+        x_std = data.X.std(0); x_std[x_std < 1e-12] = 1.0
+        if data.layout == "groups":
+            n = data.observed()
+            empty = [data.task_names[k] for k in np.flatnonzero(n < 2)]
+            if empty: raise ValueError(f"task {empty[0]!r} has {int(n[data.task_names.index(empty[0])])} training row(s); need at least 2")
+            ym = np.bincount(data.task, data.y, data.n_tasks) / n
+            yv = np.bincount(data.task, (data.y - ym[data.task]) ** 2, data.n_tasks) / n
+        else:
+            ym, yv = np.nanmean(data.y, 0), np.nanvar(data.y, 0)
         ys = np.sqrt(yv)
-        const = ys < 1e-12 * np.maximum(1, np.abs(ym))
-        if const.any():                                                      # pooled within-task scale of the varying tasks
-            w = n * ~const; ys[const] = math.sqrt((w * yv).sum() / w.sum()) if w.sum() > 0 else 1.0
-        return cls(x_mean, x_std, ym, ys)
+        const = np.flatnonzero(ys < 1e-12 * np.maximum(1, np.abs(ym)))
+        if len(const): raise ValueError(f"target of task {data.task_names[const[0]]!r} is constant ({ym[const[0]]:g}) "
+                                        "in the training rows; drop that task or check the data")
+        return cls(data.X.mean(0), x_std, ym, ys)
 
     def x(self, X):
         "Standardise features `[n,p]`."
