@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import torch
 from scipy.stats import wilcoxon
-from .data import MultiTaskData, Scaler, make_simulation, _clusters
+from .data import MultiTaskData, Scaler
+from .datasets import make_simulation, _clusters
 from .methods import Method, get_method
 from .trainer import fit
 

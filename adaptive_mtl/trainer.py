@@ -12,12 +12,13 @@ import pandas as pd
 import torch
 from fastcore.basics import patch
 from tqdm.auto import tqdm
-from .data import MultiTaskData, Scaler, TaskTensors
+from .data import DataSchema, MultiTaskData, Scaler, TaskTensors, _py
 from .layers import MultiTaskMLP
 from .methods import Method, StepInfo, get_method, METHODS
+from .soft import theta_rule
 
 # %% auto #0
-__all__ = ['task_metrics', 'task_losses', 'TrainingError', 'DataSchema', 'FitResult', 'EarlyStopping', 'fit', 'load']
+__all__ = ['task_metrics', 'task_losses', 'FitResult', 'EarlyStopping', 'TrainingError', 'fit', 'load']
 
 # %% ../nbs/07_trainer.ipynb #0c725d5b
 def task_metrics(y,      # per-task arrays of observed targets
@@ -42,44 +43,6 @@ def task_losses(pred: torch.Tensor,  # predictions `[K,B]`
     "Masked mean squared error per task, `[K]`."
     m = mask.to(pred.dtype)
     return ((pred - y) ** 2 * m).sum(1) / m.sum(1).clamp(min=1)
-
-# %% ../nbs/07_trainer.ipynb #16bf8864
-class TrainingError(RuntimeError):
-    "Training stopped (a non-finite loss); `.result` holds a `FitResult` with the last good weights."
-    def __init__(self, msg, result=None): super().__init__(msg); self.result = result
-
-@dataclass
-class DataSchema:
-    "Task names (in the model's order), feature names and layout of the data a model was fitted on."
-    task_names: list     # the tasks, in the order of the model's heads
-    feature_names: list  # the columns of `X`
-    layout: str          # 'groups' or 'targets'
-
-    @classmethod
-    def of(cls, data: MultiTaskData) -> DataSchema:
-        "The schema of `data`."
-        return cls(data.task_names, data.feature_names, data.layout)
-
-    def align(self, data: MultiTaskData) -> MultiTaskData:
-        "`data` with task codes in the model's task order; unknown tasks and wrong features are errors."
-        names, feature_names = self.task_names, self.feature_names
-        if data.n_features != len(feature_names):
-            raise ValueError(f"data have {data.n_features} feature columns, the model was fitted on {len(feature_names)}")
-        if list(data.feature_names) != list(feature_names) and not all(str(f).startswith("x") for f in data.feature_names):
-            raise ValueError(f"feature columns {data.feature_names} differ from the fitted ones {feature_names}")
-        lookup = {n: i for i, n in enumerate(names)}
-        unknown = [t for t in data.task_names if t not in lookup]
-        if data.layout == "groups":
-            used = set(np.unique(data.task))
-            unknown = [data.task_names[i] for i in sorted(used) if data.task_names[i] not in lookup]
-            if unknown: raise ValueError(f"unknown task {unknown[0]!r}: the model knows {len(names)} tasks ({names[:5]}...)")
-            remap = np.array([lookup.get(t, -1) for t in data.task_names])
-            return MultiTaskData(data.X, data.y, remap[data.task], list(names), data.feature_names, "groups", data.info)
-        if unknown or len(data.task_names) != len(names):
-            raise ValueError(f"target columns {data.task_names} do not match the fitted tasks {names}" +
-                             (f" (unknown task {unknown[0]!r})" if unknown else ""))
-        order = [data.task_names.index(n) for n in names]
-        return MultiTaskData(data.X, data.y[:, order], None, list(names), data.feature_names, "targets", data.info)
 
 # %% ../nbs/07_trainer.ipynb #d3391661
 @dataclass
@@ -173,6 +136,12 @@ class EarlyStopping:
         if self.best_state is None: return None
         model.load_state_dict(self.best_state[0]); method.load_state_dict(self.best_state[1])
         return self.best_epoch
+
+# %% ../nbs/07_trainer.ipynb #16bf8864
+class TrainingError(RuntimeError):
+    "Training stopped (a non-finite loss); `.result` holds a `FitResult` with the last good weights."
+    def __init__(self, msg, result=None): super().__init__(msg); self.result = result
+
 
 # %% ../nbs/07_trainer.ipynb #5bd53e18
 def _stop_non_finite(result: FitResult, history: list, losses: torch.Tensor, step: int, epoch: int):
@@ -289,10 +258,6 @@ def fit(method="hps",                      # a `Method` or its name: 'stl', 'hps
 # %% ../nbs/07_trainer.ipynb #95fd9c99
 _FORMAT = "adaptive_mtl.FitResult/1"
 
-def _py(v):
-    "numpy scalars to Python, so that `weights_only` loading accepts them."
-    return v.item() if isinstance(v, np.generic) else v
-
 @patch
 def save(self: FitResult,
          path,  # the file to write (its folder is created)
@@ -317,8 +282,7 @@ def _method_config(name: str, config: dict) -> dict:
     if name == "asps" and _FLAT_THETA_OPTIONS & set(config) and isinstance(config.get("theta", "sign"), str):
         flat = {k: config.pop(k) for k in list(config) if k in _FLAT_THETA_OPTIONS}
         rule = config.get("theta", "sign")
-        keep = {"linear": {"theta_max", "warmup", "ramp"}, "similarity": {"theta_max", "warmup", "ramp"},
-                "sign": {"theta_max", "warmup", "patience"}, "constant": {"theta_max", "warmup"}}.get(rule, set())
+        keep = set(theta_rule(rule).config()) - {"rule"}                # the options this rule has
         config["theta"] = {"rule": rule, **{k: v for k, v in flat.items() if k in keep}}
     return config
 

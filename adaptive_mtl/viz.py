@@ -123,7 +123,8 @@ def plot_similarity(S,                                  # a `[K,K]` similarity (
 # %% ../nbs/10_viz.ipynb #49af2735
 import ipywidgets as W
 from IPython.display import display
-from .data import SCENARIOS, TaskTensors, make_simulation
+from .data import TaskTensors
+from .datasets import SCENARIOS, make_simulation
 from .similarity import prediction_correlation, auc_vs_truth
 from .hard import STATISTICS
 from .soft import THETA_RULES

@@ -1,6 +1,7 @@
 """Each bad input of DESIGN.md section 3 raises a ValueError that names the problem."""
 import numpy as np, pandas as pd, pytest
-from adaptive_mtl.data import MultiTaskData, Scaler, make_simulation
+from adaptive_mtl.data import MultiTaskData, Scaler
+from adaptive_mtl.datasets import make_simulation
 from adaptive_mtl.trainer import fit
 
 X = pd.DataFrame({"ses": np.linspace(-1, 1, 12), "female": [0, 1] * 6})

@@ -7,7 +7,7 @@ import sklearn
 import torch
 from sklearn.base import clone
 from sklearn.model_selection import GridSearchCV, cross_val_score, StratifiedKFold
-from adaptive_mtl.data import make_simulation
+from adaptive_mtl.datasets import make_simulation
 from adaptive_mtl.estimator import MTLRegressor
 from adaptive_mtl.methods import SPS
 

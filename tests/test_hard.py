@@ -7,7 +7,7 @@ from adaptive_mtl.layers import MultiTaskMLP, SplittableLinear
 from adaptive_mtl.hard import (row_grads, reference_row_grads, SignStatistic, CosineStatistic, SnrStatistic,
                                NodeController, check_optimizer, n_params)
 from adaptive_mtl.methods import AHPS, HPS
-from adaptive_mtl.data import make_simulation
+from adaptive_mtl.datasets import make_simulation
 from adaptive_mtl.trainer import fit, load
 
 

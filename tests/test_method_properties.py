@@ -4,7 +4,8 @@ and a method with its adaptivity switched off equals its baseline."""
 import numpy as np
 import pytest
 import torch
-from adaptive_mtl.data import make_simulation, Scaler, TaskTensors
+from adaptive_mtl.data import Scaler, TaskTensors
+from adaptive_mtl.datasets import make_simulation
 from adaptive_mtl.methods import STL, HPS, SPS, AHPS, ASPS
 from adaptive_mtl.trainer import fit, load, task_losses
 

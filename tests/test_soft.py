@@ -10,7 +10,7 @@ from adaptive_mtl.soft import (mean_constraint, mean_constraint_grad, deviation,
                                LinearRule, SignRule, SimilarityRule, theta_rule)
 from adaptive_mtl.layers import MultiTaskMLP
 from adaptive_mtl.methods import ASPS, STL, SPS, StepInfo
-from adaptive_mtl.data import make_simulation
+from adaptive_mtl.datasets import make_simulation
 from adaptive_mtl.trainer import fit, load
 
 

@@ -1,6 +1,6 @@
 """Trainer properties that read badly in a notebook."""
 import numpy as np, torch, pytest
-from adaptive_mtl.data import make_simulation
+from adaptive_mtl.datasets import make_simulation
 from adaptive_mtl.methods import SPS, STL
 from adaptive_mtl.soft import mean_constraint
 from adaptive_mtl.trainer import fit
@@ -46,7 +46,7 @@ def test_asps_file_with_flat_theta_options_loads():
     "A model saved when ASPS kept θ's options (theta_max, warmup, patience) beside `theta` loads into the rule and predicts as saved."
     import numpy as np
     from pathlib import Path
-    from adaptive_mtl.data import make_simulation
+    from adaptive_mtl.datasets import make_simulation
     from adaptive_mtl.trainer import load
     here = Path(__file__).parent / "data"
     r = load(here / "asps_flat_theta_options.pt")
