@@ -6,7 +6,9 @@
 from __future__ import annotations
 import argparse, sys
 from pathlib import Path
+import numpy as np
 import pandas as pd
+from .checks import no_duplicates, preview
 from .data import MultiTaskData
 from .methods import METHODS, get_method
 from .trainer import fit
@@ -29,9 +31,12 @@ def read_csv_data(csv,           # path of the CSV file
     "A `MultiTaskData` from a CSV: `target`+`task` (groups as tasks) or `targets` (targets as tasks)."
     path = Path(csv)
     if not path.is_file(): raise ValueError(f"no CSV file at {path}")
-    try: df = pd.read_csv(path)
+    try:
+        header = pd.read_csv(path, header=None, nrows=1, dtype=str).iloc[0].dropna().tolist()
+        df = pd.read_csv(path, dtype={task: str} if task else None)        # task ids as written: '0101' is not '101'
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
         raise ValueError(f"cannot parse {path} as CSV: {str(e).strip().splitlines()[0]}") from None
+    no_duplicates(header, "CSV column")
     targets, features, dummies, drop = _cols(targets), _cols(features), _cols(dummies), _cols(drop)
     if bool(targets) == bool(target or task):
         raise ValueError("give either --target COL with --task COL (groups as tasks) or --targets C1,C2,... (targets as tasks)")
@@ -41,12 +46,14 @@ def read_csv_data(csv,           # path of the CSV file
     if missing: raise ValueError(f"unknown column {missing[0]!r}; the CSV has columns {list(df.columns)}")
     features = features or [c for c in df.columns if c not in used + drop]
     if not features: raise ValueError("no feature columns left")
+    no_duplicates(features, "feature")
     X = pd.get_dummies(df[features], columns=[c for c in dummies if c in features], drop_first=True, dtype=float)
     info = dict(source=str(path))
     if targets: return MultiTaskData.from_targets(X, df[targets], info=info)
-    if df[target].isna().any():
-        raise ValueError(f"target column {target!r} has {int(df[target].isna().sum())} missing value(s); drop those rows first")
-    return MultiTaskData.from_groups(X, df[target], df[task].astype(str), info=info)
+    gone = df[target].isna().to_numpy()
+    if gone.any(): raise ValueError(f"target column {target!r} has {int(gone.sum())} missing value(s) (rows "
+                                    f"{preview(np.flatnonzero(gone))}); drop those rows first")
+    return MultiTaskData.from_groups(X, df[target], df[task], info=info)
 
 # %% ../nbs/11_cli.ipynb #6694399a
 FIVE = ["stl", "hps", "sps", "ahps", "asps"]

@@ -4,46 +4,16 @@
 
 # %% ../nbs/00_data.ipynb #4ebe1052
 from __future__ import annotations
-import math
+import math, warnings
 from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import torch
 from fastcore.basics import patch
+from .checks import as_features, as_target, check_numeric, no_duplicates, not_features, plain, preview
 
 # %% auto #0
 __all__ = ['MultiTaskData', 'DataSchema', 'Scaler', 'TaskTensors']
-
-# %% ../nbs/00_data.ipynb #56fe5004
-def _as_features(X, feature_names=None) -> tuple[np.ndarray, list[str]]:
-    "Validate a feature table (DataFrame or 2-D array) and return it as float64 with column names."
-    if isinstance(X, pd.Series): X = X.to_frame()
-    if isinstance(X, pd.DataFrame):
-        bad = [c for c in X.columns if not (pd.api.types.is_numeric_dtype(X[c]) or pd.api.types.is_bool_dtype(X[c]))]
-        if bad: raise ValueError(f"feature column {bad[0]!r} is not numeric (dtype {X[bad[0]].dtype}); encode it first, "
-                                 f"e.g. pd.get_dummies(X, columns={bad!r}, drop_first=True)")
-        names = [str(c) for c in X.columns] if feature_names is None else list(feature_names)
-        X = X.to_numpy(dtype=np.float64)
-    else:
-        X = np.asarray(X)
-        if X.ndim == 1: X = X[:, None]
-        if X.ndim != 2: raise ValueError(f"features must be 2-D (rows x columns), got shape {X.shape}")
-        if not (np.issubdtype(X.dtype, np.number) or X.dtype == bool):
-            raise ValueError(f"features have dtype {X.dtype}, not numeric; encode categorical columns first (e.g. pd.get_dummies)")
-        X = X.astype(np.float64)
-        names = [f"x{j}" for j in range(X.shape[1])] if feature_names is None else list(feature_names)
-    if len(names) != X.shape[1]: raise ValueError(f"{len(names)} feature names for {X.shape[1]} feature columns")
-    bad = ~np.isfinite(X)
-    if bad.any():
-        j = int(bad.any(0).argmax())
-        raise ValueError(f"feature column {names[j]!r} has {int(bad[:, j].sum())} NaN/inf value(s) "
-                         f"(first at row {int(bad[:, j].argmax())}); impute or drop those rows first")
-    return X, names
-
-# %% ../nbs/00_data.ipynb #ffb60147
-def _py(v):
-    "A numpy scalar label as a plain Python value (names are saved with models and must load safely)."
-    return v.item() if isinstance(v, np.generic) else v
 
 # %% ../nbs/00_data.ipynb #a80fa38a
 @dataclass
@@ -67,23 +37,25 @@ class MultiTaskData:
                     info=None,           # provenance kept with the data: source, citation, column descriptions
                    ) -> MultiTaskData:
         "One task per row: `task[i]` names the task of row `i` (students in schools)."
-        X, fn = _as_features(X, feature_names)
-        y = np.asarray(y, dtype=np.float64).reshape(-1) if np.asarray(y).ndim <= 1 else np.asarray(y)
-        if y.ndim != 1: raise ValueError(f"groups layout needs a 1-D target, got shape {y.shape}; use from_targets for several targets")
-        task = np.asarray(task).reshape(-1)
+        X, fn = as_features(X, feature_names)
+        not_features(fn, target=y, task=task)
+        y = as_target(y); task = np.asarray(task).reshape(-1)
         if not (len(X) == len(y) == len(task)):
             raise ValueError(f"lengths disagree: X has {len(X)} rows, y has {len(y)}, task has {len(task)}")
-        if pd.isna(task).any(): raise ValueError(f"task labels have {int(pd.isna(task).sum())} missing value(s)")
-        names = [_py(t) for t in (pd.unique(task) if task_names is None else task_names)]
+        if pd.isna(task).any():
+            raise ValueError(f"task labels have {int(pd.isna(task).sum())} missing value(s) (rows {preview(np.flatnonzero(pd.isna(task)))})")
+        names = [plain(t) for t in (pd.unique(task) if task_names is None else task_names)]
+        no_duplicates(names, "task")
         lookup = {t: i for i, t in enumerate(names)}
-        unknown = [_py(t) for t in pd.unique(task) if _py(t) not in lookup]
-        if unknown: raise ValueError(f"unknown task {unknown[0]!r}: not among the {len(names)} task names given")
+        unknown = [plain(t) for t in pd.unique(task) if plain(t) not in lookup]
+        if unknown: raise ValueError(f"unknown task {preview(map(repr, unknown))}: not among the {len(names)} task names given")
         uniq, inv = np.unique(task, return_inverse=True)                   # map labels once, not per row
-        codes = np.array([lookup[_py(t)] for t in uniq], dtype=np.int64)[inv.reshape(-1)]
+        codes = np.array([lookup[plain(t)] for t in uniq], dtype=np.int64)[inv.reshape(-1)]
         bad = ~np.isfinite(y)
         if bad.any():
-            k = names[codes[bad][0]]
-            raise ValueError(f"target has {int(bad.sum())} NaN/inf value(s) (first in task {k!r}); the groups layout needs every target")
+            per = pd.Series(np.array(names, dtype=object)[codes[bad]]).value_counts(sort=False)
+            raise ValueError(f"target has {int(bad.sum())} NaN/inf value(s) (first in task {names[codes[bad][0]]!r}; per task "
+                             f"{preview(f'{k!r}: {v}' for k, v in per.items())}); the groups layout needs every target")
         return cls(X, y, codes, names, fn, "groups", dict(info or {}))
 
     @classmethod
@@ -95,21 +67,22 @@ class MultiTaskData:
                      info=None,           # provenance kept with the data
                     ) -> MultiTaskData:
         "K targets per row (`Y [n,K]`); NaN targets are unobserved and masked out of the loss."
-        X, fn = _as_features(X, feature_names)
+        X, fn = as_features(X, feature_names)
         if isinstance(Y, pd.DataFrame):
             task_names = [str(c) for c in Y.columns] if task_names is None else task_names
-            bad = [c for c in Y.columns if not pd.api.types.is_numeric_dtype(Y[c])]
-            if bad: raise ValueError(f"target column {bad[0]!r} is not numeric (dtype {Y[bad[0]].dtype})")
+            no_duplicates(Y.columns, "target"); not_features(fn, target=list(Y.columns))
+        if np.ndim(Y) == 2: check_numeric(Y if isinstance(Y, pd.DataFrame) else pd.DataFrame(np.asarray(Y)), "target column")
         Y = np.asarray(Y, dtype=np.float64)
         if Y.ndim != 2: raise ValueError(f"targets layout needs Y of shape [n, K], got {Y.shape}")
-        names = [f"task{k}" for k in range(Y.shape[1])] if task_names is None else [_py(t) for t in task_names]
+        names = [f"task{k}" for k in range(Y.shape[1])] if task_names is None else [plain(t) for t in task_names]
         if len(names) != Y.shape[1]: raise ValueError(f"{len(names)} task names for {Y.shape[1]} target columns")
+        no_duplicates(names, "target")
         if len(X) != len(Y): raise ValueError(f"lengths disagree: X has {len(X)} rows, Y has {len(Y)}")
-        if np.isinf(Y).any():
-            k = int(np.isinf(Y).any(0).argmax())
-            raise ValueError(f"target {names[k]!r} has {int(np.isinf(Y[:, k]).sum())} infinite value(s); use NaN for missing")
+        inf = np.isinf(Y).sum(0)
+        if inf.any(): raise ValueError("; ".join(f"target {names[k]!r} has {inf[k]} infinite value(s)" for k in np.flatnonzero(inf))
+                                       + "; use NaN for missing")
         empty = [names[k] for k in range(Y.shape[1]) if np.isnan(Y[:, k]).all()]
-        if empty: raise ValueError(f"target {empty[0]!r} has no observed value")
+        if empty: raise ValueError(f"target {', '.join(map(repr, empty))} has no observed value")
         return cls(X, Y, None, names, fn, "targets", dict(info or {}))
 
     @property
@@ -149,25 +122,35 @@ class DataSchema:
         "The schema of `data`."
         return cls(data.task_names, data.feature_names, data.layout)
 
+    def feature_order(self, data: MultiTaskData) -> list:
+        "The columns of `data` in the fitted order, matched by name; missing, unknown or repeated names are errors."
+        fitted, given = [str(f) for f in self.feature_names], [str(f) for f in data.feature_names]
+        if given == fitted: return list(range(len(given)))
+        repeated = sorted({f for f in given if given.count(f) > 1})
+        if repeated: raise ValueError(f"feature columns {repeated} appear more than once in the data")
+        missing, unknown = [f for f in fitted if f not in given], [f for f in given if f not in fitted]
+        if missing or unknown:
+            hint = " (data built from an array get the names x0, x1, ...: pass feature_names)" if given == [f"x{j}" for j in range(len(given))] else ""
+            raise ValueError(f"feature columns do not match the fitted ones {fitted}: " + "; ".join(
+                [f"missing {missing}"] * bool(missing) + [f"unknown {unknown}"] * bool(unknown)) + hint)
+        return [given.index(f) for f in fitted]
+
     def align(self, data: MultiTaskData) -> MultiTaskData:
-        "`data` with task codes in the model's task order; unknown tasks and wrong features are errors."
-        names, feature_names = self.task_names, self.feature_names
-        if data.n_features != len(feature_names):
-            raise ValueError(f"data have {data.n_features} feature columns, the model was fitted on {len(feature_names)}")
-        if list(data.feature_names) != list(feature_names) and not all(str(f).startswith("x") for f in data.feature_names):
-            raise ValueError(f"feature columns {data.feature_names} differ from the fitted ones {feature_names}")
+        "`data` with its feature columns and task codes in the model's order; unknown tasks and features are errors."
+        names, order = self.task_names, self.feature_order(data)
+        X = data.X if order == list(range(data.n_features)) else data.X[:, order]
         lookup = {n: i for i, n in enumerate(names)}
         if data.layout == "groups":                                       # only the tasks that have rows must be known
             unknown = [data.task_names[i] for i in np.unique(data.task) if data.task_names[i] not in lookup]
-            if unknown: raise ValueError(f"unknown task {unknown[0]!r}: the model knows {len(names)} tasks ({names[:5]}...)")
+            if unknown: raise ValueError(f"unknown task {preview(map(repr, unknown))}: the model knows {len(names)} tasks ({names[:5]}...)")
             remap = np.array([lookup.get(t, -1) for t in data.task_names])
-            return MultiTaskData(data.X, data.y, remap[data.task], list(names), data.feature_names, "groups", data.info)
+            return MultiTaskData(X, data.y, remap[data.task], list(names), list(self.feature_names), "groups", data.info)
         unknown = [t for t in data.task_names if t not in lookup]
         if unknown or len(data.task_names) != len(names):
             raise ValueError(f"target columns {data.task_names} do not match the fitted tasks {names}" +
                              (f" (unknown task {unknown[0]!r})" if unknown else ""))
-        order = [data.task_names.index(n) for n in names]
-        return MultiTaskData(data.X, data.y[:, order], None, list(names), data.feature_names, "targets", data.info)
+        tasks = [data.task_names.index(n) for n in names]
+        return MultiTaskData(X, data.y[:, tasks], None, list(names), list(self.feature_names), "targets", data.info)
 
 # %% ../nbs/00_data.ipynb #2a42dd85
 def _split_counts(n, fracs, name):
@@ -194,11 +177,21 @@ def split(self: MultiTaskData,
     groups = ([np.flatnonzero(self.task == k) for k in range(self.n_tasks)] if self.layout == "groups"
               else [np.arange(len(self))])
     names = self.task_names if self.layout == "groups" else ["(all rows)"]
+    kept = {}
     for rows, name in zip(groups, names):
-        n_val, n_test = _split_counts(len(rows), (val, test), name)
+        try: n_val, n_test = _split_counts(len(rows), (val, test), name)
+        except ValueError:
+            if self.layout != "groups" or val + test == 0: raise
+            kept[name], n_val, n_test = len(rows), 0, 0                      # too small: all its rows stay in training
         rows = rng.permutation(rows)
         parts[1].append(rows[:n_val]); parts[2].append(rows[n_val:n_val + n_test]); parts[0].append(rows[n_val + n_test:])
+    if len(kept) == len(names):
+        raise ValueError(f"every task has too few rows for a split with fractions {(val, test)}; lower val and test or set them to 0")
     out = [self.subset(np.sort(np.concatenate(p))) for p in parts]
+    if kept:
+        out[0].info = {**self.info, "kept_in_training": kept}
+        warnings.warn(f"{len(kept)} task(s) too small for a split with fractions {(val, test)} keep all their rows in training "
+                      f"(none in validation or test): {preview(f'{k!r} ({n} rows)' for k, n in kept.items())}", stacklevel=2)
     return tuple(o if f > 0 or i == 0 else None for i, (o, f) in enumerate(zip(out, (1, val, test))))
 
 # %% ../nbs/00_data.ipynb #fbee1611
@@ -214,21 +207,27 @@ class Scaler:
     def fit(cls,
             data: MultiTaskData,  # the training split (never validation or test rows)
            ) -> Scaler:
-        "Fit on (training) `data`."
-        x_std = data.X.std(0); x_std[x_std < 1e-12] = 1.0
-        if data.layout == "groups":
-            n = data.observed()
-            empty = [data.task_names[k] for k in np.flatnonzero(n < 2)]
-            if empty: raise ValueError(f"task {empty[0]!r} has {int(n[data.task_names.index(empty[0])])} training row(s); need at least 2")
-            ym = np.bincount(data.task, data.y, data.n_tasks) / n
-            yv = np.bincount(data.task, (data.y - ym[data.task]) ** 2, data.n_tasks) / n
-        else:
-            ym, yv = np.nanmean(data.y, 0), np.nanvar(data.y, 0)
+        "Fit on (training) `data`; a task with a constant target keeps its mean and takes the pooled scale of the others."
+        n = data.observed()
+        if (n == 0).any():
+            kind = "task {} has no training rows" if data.layout == "groups" else "target {} has no observed value in the training rows"
+            raise ValueError(kind.format(preview(repr(data.task_names[k]) for k in np.flatnonzero(n == 0))))
+        with np.errstate(over="ignore", invalid="ignore"):
+            x_mean, x_std = data.X.mean(0), data.X.std(0)
+            if data.layout == "groups":
+                ym = np.bincount(data.task, data.y, data.n_tasks) / n
+                yv = np.bincount(data.task, (data.y - ym[data.task]) ** 2, data.n_tasks) / n
+            else: ym, yv = np.nanmean(data.y, 0), np.nanvar(data.y, 0)
+        for what, names, ok in (("feature column", data.feature_names, np.isfinite(x_mean) & np.isfinite(x_std)),
+                                ("target of task", data.task_names, np.isfinite(ym) & np.isfinite(yv))):
+            if not ok.all(): raise ValueError(f"{what} {preview(repr(names[j]) for j in np.flatnonzero(~ok))}: the spread overflows "
+                                              "float64 (values near 1e308); rescale it, e.g. divide by a power of 10")
+        x_std[x_std < 1e-12] = 1.0
         ys = np.sqrt(yv)
-        const = np.flatnonzero(ys < 1e-12 * np.maximum(1, np.abs(ym)))
-        if len(const): raise ValueError(f"target of task {data.task_names[const[0]]!r} is constant ({ym[const[0]]:g}) "
-                                        "in the training rows; drop that task or check the data")
-        return cls(data.X.mean(0), x_std, ym, ys)
+        const = ys < 1e-12 * np.maximum(1, np.abs(ym))
+        if const.any():                                                      # pooled within-task scale of the varying tasks
+            w = n * ~const; ys[const] = math.sqrt((w * yv).sum() / w.sum()) if w.sum() > 0 else 1.0
+        return cls(x_mean, x_std, ym, ys)
 
     def x(self, X):
         "Standardise features `[n,p]`."

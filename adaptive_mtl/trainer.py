@@ -12,7 +12,8 @@ import pandas as pd
 import torch
 from fastcore.basics import patch
 from tqdm.auto import tqdm
-from .data import DataSchema, MultiTaskData, Scaler, TaskTensors, _py
+from .checks import plain
+from .data import DataSchema, MultiTaskData, Scaler, TaskTensors
 from .layers import MultiTaskMLP
 from .methods import Method, StepInfo, get_method, METHODS
 from .soft import theta_rule
@@ -268,8 +269,8 @@ def save(self: FitResult,
                     method_state=self.method.state_dict(), model_config=self.model.config,
                     model_state={k: v.cpu() for k, v in self.model.state_dict().items()},
                     scaler={k: torch.as_tensor(getattr(self.scaler, k)) for k in ("x_mean", "x_std", "y_mean", "y_std")},
-                    task_names=[_py(t) for t in self.task_names], feature_names=[str(f) for f in self.feature_names],
-                    layout=self.layout, history={c: [_py(v) for v in self.history[c]] for c in self.history.columns},
+                    task_names=[plain(t) for t in self.task_names], feature_names=[str(f) for f in self.feature_names],
+                    layout=self.layout, history={c: [plain(v) for v in self.history[c]] for c in self.history.columns},
                     config=self.config, best_epoch=int(self.best_epoch)), path)
     return path
 

@@ -20,9 +20,11 @@ def test_non_numeric_column_says_how_to_encode():
     with pytest.raises(ValueError, match=r"'sector' is not numeric.*get_dummies"):
         MultiTaskData.from_groups(X.assign(sector=["public", "catholic"] * 6), Y, T)
 
-def test_too_few_rows_for_split_names_task_and_count():
+def test_too_few_rows_for_split_keeps_task_in_training():
     d = MultiTaskData.from_groups(X, Y, ["a"] * 10 + ["tiny"] * 2)
-    with pytest.raises(ValueError, match=r"task 'tiny' has 2 row\(s\)"): d.split(val=0.2, test=0.2)
+    with pytest.warns(UserWarning, match=r"'tiny' \(2 rows\)"): tr, va, te = d.split(val=0.2, test=0.2)
+    assert tr.info["kept_in_training"] == {"tiny": 2} and tr.observed()[1] == 2
+    assert va.observed()[1] == 0 and te.observed()[1] == 0 and len(tr) + len(va) + len(te) == 12
 
 def test_lengths_disagree_gives_counts():
     with pytest.raises(ValueError, match=r"X has 12 rows, y has 11, task has 12"): MultiTaskData.from_groups(X, Y[:-1], T)
@@ -34,13 +36,15 @@ def test_unknown_task_at_predict_time():
     new = MultiTaskData.from_groups(sim.test.X[:4], sim.test.y[:4], ["school_99"] * 4)
     with pytest.raises(ValueError, match=r"unknown task 'school_99'"): res.predict(new)
 
-def test_constant_target_names_task():
+def test_constant_target_takes_pooled_scale_and_fits():
     d = MultiTaskData.from_groups(X, np.r_[np.full(6, 2.0), Y[6:]], T)
-    with pytest.raises(ValueError, match=r"target of task 'a' is constant"): Scaler.fit(d)
-    with pytest.raises(ValueError, match=r"target of task 'a' is constant"): fit("stl", d, progress=False)
+    sc = Scaler.fit(d)
+    assert sc.y_mean[0] == 2.0 and np.isclose(sc.y_std[0], Y[6:].std()) and sc.y_std[1] == sc.y_std[0]
+    res = fit("stl", d, epochs=3, progress=False)
+    assert np.isfinite(res.predict(d)).all()
 
 def test_missing_target_in_groups_layout():
-    with pytest.raises(ValueError, match=r"1 NaN/inf value\(s\) \(first in task 'b'\)"):
+    with pytest.raises(ValueError, match=r"1 NaN/inf value\(s\) \(first in task 'b'; per task 'b': 1\)"):
         MultiTaskData.from_groups(X, np.r_[Y[:-1], np.nan], T)
 
 def test_targets_layout_nan_is_masked_not_dropped():
