@@ -19,7 +19,7 @@ from .trainer import fit
 
 # %% auto #0
 __all__ = ['COLUMNS', 'KEY', 'Draw', 'Simulated', 'RealData', 'setting_table', 'Select', 'Peer', 'method_table', 'run_unit',
-           'append_rows', 'read_results', 'run_study', 'per_seed', 'summarize', 'to_markdown']
+           'append_rows', 'read_results', 'run_study', 'per_seed', 'summarize', 'to_markdown', 'summary_notes']
 
 # %% ../nbs/08_experiment.ipynb #2a292eb8
 @dataclass
@@ -183,14 +183,16 @@ COLUMNS = ["setting", "method", "seed", "task", "related", "n_test", "test_mse",
 KEY = ["setting", "method", "seed"]
 
 def append_rows(path, rows: list) -> None:
-    "Append `rows` to the CSV at `path` in one locked, flushed write (header if the file is new)."
+    "Append `rows` to the CSV at `path` in one locked, flushed write (header if the file is new), always on a line of its own."
     path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
     text = pd.DataFrame(rows, columns=COLUMNS).to_csv(index=False, header=False, lineterminator="\n")
-    with open(path, "a+") as f:
+    with open(path, "ab+") as f:
         fcntl.flock(f, fcntl.LOCK_EX)
         try:
-            if f.tell() == 0: text = ",".join(COLUMNS) + "\n" + text
-            f.write(text); f.flush(); os.fsync(f.fileno())
+            end = f.seek(0, os.SEEK_END)
+            if end == 0: text = ",".join(COLUMNS) + "\n" + text
+            else: f.seek(end - 1); text = ("" if f.read(1) == b"\n" else "\n") + text   # never glue onto an unterminated line
+            f.write(text.encode()); f.flush(); os.fsync(f.fileno())
         finally: fcntl.flock(f, fcntl.LOCK_UN)
 
 def _complete(line: str) -> bool:
@@ -201,22 +203,22 @@ def _complete(line: str) -> bool:
 def _spread_extra(df: pd.DataFrame) -> pd.DataFrame:
     "The JSON `extra` column spread into columns of their own."
     more = [json.loads(s) if isinstance(s, str) and s else {} for s in df["extra"]]
-    if not any(more): return df
-    return pd.concat([df, pd.DataFrame(more, index=df.index)], axis=1)
+    return pd.concat([df, pd.DataFrame(more, index=df.index)], axis=1) if any(more) else df
 
 def read_results(path, repair: bool = False) -> pd.DataFrame:
-    "Complete units of a results CSV; with `repair`, rewrite the file without incomplete units (atomically)."
+    "Complete units of a results CSV; with `repair`, rewrite the file as exactly those rows, newline-terminated (atomically)."
     path = Path(path)
     if not path.exists() or path.stat().st_size == 0: return pd.DataFrame(columns=COLUMNS)
-    lines = path.read_text().split("\n")
+    lines = path.read_bytes().decode("utf-8", errors="replace").split("\n")   # a write torn inside a character still reads
     if lines[0].split(",") != COLUMNS: raise ValueError(f"{path} is not a results file of run_study (header {lines[0][:80]!r})")
     good = [l for l in lines[1:] if _complete(l)]
     df = pd.read_csv(StringIO("\n".join([lines[0]] + good)), keep_default_na=True, dtype={"chosen": str, "extra": str, "task": str})
     df = df.dropna(subset=["test_mse", "n_tasks"]).drop_duplicates(["setting", "method", "seed", "task"])
-    df = df[df.groupby(KEY)["task"].transform("size") == df["n_tasks"]].reset_index(drop=True)
-    df[["chosen", "extra"]] = df[["chosen", "extra"]].fillna("")
-    if repair and len(df) != len(lines) - 2 + (lines[-1] != ""):
-        tmp = path.with_suffix(".tmp"); df.to_csv(tmp, index=False, lineterminator="\n"); os.replace(tmp, path)
+    df = df[df.groupby(KEY)["task"].transform("size") == df["n_tasks"]]
+    kept = [lines[0]] + [good[i] for i in df.index] + [""]           # the rows kept, byte for byte, each ending in a newline
+    if repair and kept != lines:
+        tmp = path.with_suffix(".tmp"); tmp.write_text("\n".join(kept), encoding="utf-8"); os.replace(tmp, path)
+    df = df.reset_index(drop=True); df[["chosen", "extra"]] = df[["chosen", "extra"]].fillna("")
     return _spread_extra(df)
 
 # %% ../nbs/08_experiment.ipynb #9b6379ac
@@ -265,8 +267,7 @@ def run_study(methods, # a list of methods/names or a dict `label -> Method | Se
 # %% ../nbs/08_experiment.ipynb #122fed4e
 def _wilcoxon(d):
     d = np.asarray(d, float)
-    if len(d) < 2 or np.allclose(d, 0): return np.nan
-    return float(wilcoxon(d).pvalue)
+    return np.nan if len(d) < 2 or np.allclose(d, 0) else float(wilcoxon(d).pvalue)
 
 def per_seed(results: pd.DataFrame, metric: str = "test_mse", tasks: str = "all", pooled: bool = False) -> pd.DataFrame:
     "One value per (setting, method, seed): the mean of `metric` over the unit's tasks (`pooled`: weighted by test rows)."
@@ -306,10 +307,32 @@ def summarize(results: pd.DataFrame, baseline: str = "STL", baselines=("STL", "H
     if not paired: return table
     return table, (pd.concat(diffs, ignore_index=True) if diffs else pd.DataFrame(columns=["setting", "method", "baseline", "seed", "diff"]))
 
+# %% ../nbs/08_experiment.ipynb #53ce5d26
 def to_markdown(summary: pd.DataFrame, digits: int = 3, metric: str = "mse") -> str:
     "The summary as a markdown table with `mean ± sd` cells."
     s = summary.copy()
     s.insert(3, f"test {metric.upper() if metric == 'mse' else metric}",
              [f"{m:.{digits}f} ± {sd:.{digits}f}" for m, sd in zip(s[f"{metric}_mean"], s[f"{metric}_sd"])])
-    s = s.drop(columns=[f"{metric}_mean", f"{metric}_sd"])
-    return s.to_markdown(index=False, floatfmt=f".{digits}f")
+    return s.drop(columns=[f"{metric}_mean", f"{metric}_sd"]).to_markdown(index=False, floatfmt=f".{digits}f")
+
+_LEGEND = {"n_seeds": "seeds: data sets drawn for the setting, each fitted by every method (the pairs of the paired tests)",
+           "split_frac": "AHPS: share of trunk nodes split at the restored epoch (0 for the other methods), mean over seeds",
+           "fit_seconds": "wall-clock seconds per fit, mean over seeds",
+           "delta_pct_vs_": "100 × (the row's mean / {b}'s mean − 1): below 0 = lower than {b} (for an error: better)",
+           "win_vs_": "share of seeds on which the row's method beats {b} on that seed's data (lower error; higher R², AUC, accuracy)",
+           "p_vs_": "two-sided paired Wilcoxon signed-rank p-value over seeds against {b} (nan: fewer than 2 pairs or all equal)"}
+
+def _min_p(n: int) -> float: return float(wilcoxon(np.arange(1.0, n + 1), method="exact").pvalue)   # all n pairs one way
+
+def summary_notes(summary: pd.DataFrame, # a `summarize` table
+                  metric: str = "mse", # as in `to_markdown`
+                  alpha: float = 0.05, # the significance level the seed count is judged against
+                 ) -> str:
+    "Markdown under `to_markdown(summary)`: what each column means, and whether its seeds allow a significant paired test."
+    name = metric.upper() if metric == "mse" else metric
+    out = [f"- **test {name}**: mean ± sd over seeds of the per-seed test {name} (the mean over the fit's test tasks)"]
+    out += [f"- **{c}**: " + v.format(b=c.removeprefix(k)) for c in summary for k, v in _LEGEND.items() if c == k or (k[-1] == "_" and c.startswith(k))]
+    n, need = int(summary.n_seeds.min()), next(k for k in range(1, 100) if _min_p(k) < alpha)
+    note = f"With {n} paired seeds the smallest two-sided Wilcoxon p-value possible (every seed favouring one method) is {_min_p(n):.3g}"
+    note += f": no paired test here can reach p < {alpha}; that takes at least {need} seeds." if n < need else "."
+    return "\n".join(out + ["", note]) + "\n"
