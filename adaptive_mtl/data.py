@@ -286,8 +286,9 @@ class TaskTensors:
                 batch_size: int,            # rows per task in a batch
                 generator: torch.Generator, # seeds the shuffling (the trainer passes its own)
                ):
-        "One epoch of shuffled batches `(x [K,B,p], y [K,B], mask [K,B])`."
+        "One epoch of shuffled batches `(x [K,B,p], y [K,B], mask [K,B])`; one batch of every row, unshuffled, when `batch_size` covers them all."
         n = self.n_rows
+        if batch_size >= n: yield self.full(); return                       # full batch: no sampling, each row once
         if self.layout == "groups":
             K, counts = self.n_tasks, self.counts.to(self.device)
             keys = torch.rand(K, self.rows.shape[1], generator=generator).to(self.device)

@@ -29,6 +29,13 @@ def task_losses(pred: torch.Tensor,  # predictions `[K,B]`
     return ((pred - y) ** 2 * m).sum(1) / m.sum(1).clamp(min=1)
 
 # %% ../nbs/07_trainer.ipynb #26fe7f25
+def _copy_state(model, into: dict | None = None) -> dict:
+    "The model's tensors copied into `into`, allocated on first use: later copies allocate nothing."
+    state = model.state_dict()
+    if into is None: return {k: v.detach().clone() for k, v in state.items()}
+    for k, v in state.items(): into[k].copy_(v)
+    return into
+
 @dataclass
 class EarlyStopping:
     "The best epoch so far and its saved state; `update` says when to stop, `restore` loads the best state back."
@@ -43,13 +50,13 @@ class EarlyStopping:
         "Record `epoch`'s validation loss (saving the state when it is the best kept one); `True` when training should stop."
         if epoch >= self.first_epoch and val_loss < self.best_loss:
             self.best_loss, self.best_epoch = val_loss, epoch
-            self.best_state = (copy.deepcopy(model.state_dict()), copy.deepcopy(method.state_dict()))
+            self.best_state = (_copy_state(model, self.best_state and self.best_state[0]), copy.deepcopy(method.state_dict()))
         return epoch >= self.first_epoch and epoch - max(self.best_epoch, self.first_epoch) >= self.patience
 
     def keep_finite(self, epoch: int, model, method):
         "Save the state after `epoch` (-1: the initial weights) as the fallback when no epoch is kept yet and the weights are finite."
-        if self.best_state is None and all(torch.isfinite(p).all() for p in model.parameters()):
-            self.last_state = (epoch, copy.deepcopy(model.state_dict()), copy.deepcopy(method.state_dict()))
+        if self.best_state is None and bool(torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all()):
+            self.last_state = (epoch, _copy_state(model, self.last_state and self.last_state[1]), copy.deepcopy(method.state_dict()))
 
     def restore(self, model, method, fallback: bool = False) -> int | None:
         "Load the best state (with `fallback` and none kept: the last finite one) into `model` and `method`; its epoch, or `None`."
