@@ -331,7 +331,7 @@ def summary_notes(summary: pd.DataFrame, # a `summarize` table
     "Markdown under `to_markdown(summary)`: what each column means, and whether its seeds allow a significant paired test."
     name = metric.upper() if metric == "mse" else metric
     out = [f"- **test {name}**: mean ± sd over seeds of the per-seed test {name} (the mean over the fit's test tasks)"]
-    out += [f"- **{c}**: " + v.format(b=c.removeprefix(k)) for c in summary for k, v in _LEGEND.items() if c == k or (k[-1] == "_" and c.startswith(k))]
+    out += [f"- **{c}**: " + v.format(b=c.removeprefix(k)) for c in summary for k, v in _LEGEND.items() if c.startswith(k)]
     n, need = int(summary.n_seeds.min()), next(k for k in range(1, 100) if _min_p(k) < alpha)
     note = f"With {n} paired seeds the smallest two-sided Wilcoxon p-value possible (every seed favouring one method) is {_min_p(n):.3g}"
     note += f": no paired test here can reach p < {alpha}; that takes at least {need} seeds." if n < need else "."

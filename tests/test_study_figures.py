@@ -84,3 +84,106 @@ def test_summary_notes_explain_every_column(reference):
     for col in [c.strip() for c in header.strip("|").split("|")][2:]:   # every column after setting and method
         assert f"**{col}**" in notes, col
     assert "share of seeds on which the row's method beats zero2" in notes and "Wilcoxon signed-rank" in notes
+
+# --- figures ---------------------------------------------------------------------------------------------------
+import itertools, matplotlib
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+from pathlib import Path
+from scipy import stats
+from adaptive_mtl.viz import METHOD_ORDER, METHOD_COLORS, plot_paired_differences, plot_delta_heatmap, plot_study
+
+PAPER = Path(__file__).resolve().parents[1] / "nbs/data/simulation_paper/results.csv"
+
+@pytest.fixture(scope="module")
+def paper(): return read_results(PAPER)
+
+@pytest.fixture(scope="module")
+def few():
+    "16 settings with long names, 5 methods, 3 seeds, 2 tasks: method m shifts the error by a known amount plus noise."
+    rng = np.random.default_rng(1)
+    rows = [dict(setting=f"scenario{s:02d}_n{50 * (s % 3 + 1)}_K{4 + s % 2}", method=m, seed=seed, task=f"t{t}", related=True,
+                 n_test=10, test_mse=0.5 + 0.02 * j + 0.01 * rng.standard_normal(), split_frac=0.0, fit_seconds=0.1, n_tasks=2)
+            for s in range(16) for j, m in enumerate(METHOD_ORDER) for seed in range(3) for t in range(2)]
+    return pd.DataFrame(rows)
+
+def _by_hand(results, baseline="STL"):
+    "Per-seed differences in % of the baseline's mean, computed straight from the rows."
+    e = results.groupby(["setting", "method", "seed"]).test_mse.mean()
+    out = {}
+    for (s, m), g in e.groupby(level=["setting", "method"]):
+        if m == baseline: continue
+        b = e.loc[s, baseline]
+        out[s, m] = (100 * (g.droplevel([0, 1]) - b) / b.mean()).sort_index().values
+    return out
+
+def _drawn(ax, axis="x"):
+    "The tick labels matplotlib draws: those of ticks inside the axis limits (the others exist but are not drawn)."
+    lo, hi = sorted(ax.get_xlim() if axis == "x" else ax.get_ylim()); k = 0 if axis == "x" else 1
+    labels = ax.get_xticklabels() if axis == "x" else ax.get_yticklabels()
+    return [t for t in labels if lo - 1e-9 <= t.get_position()[k] <= hi + 1e-9]
+
+def _overlaps(fig, texts):
+    "Pairs of drawn texts whose rendered bounding boxes overlap; `texts()` is called after drawing (ticks are made then)."
+    fig.canvas.draw(); r = fig.canvas.get_renderer(); texts = texts()
+    boxes = [(t.get_text(), t.get_window_extent(r)) for t in texts if t.get_visible() and t.get_text().strip()]
+    return [(a, b) for (a, ba), (b, bb) in itertools.combinations(boxes, 2) if ba.overlaps(bb)]
+
+@pytest.mark.parametrize("data", ["paper", "few"])
+def test_paired_figure_draws_every_seed_difference_and_its_t_interval(data, request):
+    res = request.getfixturevalue(data)
+    fig = plot_paired_differences(res)
+    settings = list(dict.fromkeys(res.setting)); expect = _by_hand(res)
+    assert [a.get_title() for a in fig.axes] == METHOD_ORDER[1:]                        # panels in the package's order
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == settings             # one row per setting, in study order
+    for ax in fig.axes:
+        m = ax.get_title()
+        assert ax.title.get_color() == METHOD_COLORS[m]
+        pts = next(c for c in ax.collections if c.get_gid() == "seeds")
+        assert matplotlib.colors.to_hex(pts.get_facecolor()[0]) == METHOD_COLORS[m]
+        xy = pts.get_offsets(); rows = np.round(xy[:, 1]).astype(int)
+        assert np.all(np.abs(xy[:, 1] - rows) < 0.3)                                   # jittered inside its row
+        for i, s in enumerate(settings):
+            np.testing.assert_allclose(np.sort(xy[rows == i, 0]), np.sort(expect[s, m]), atol=1e-9)
+        bars = next(c for c in ax.collections if isinstance(c, matplotlib.collections.LineCollection))
+        for i, seg in enumerate(bars.get_segments()):
+            d = expect[settings[int(round(seg[0, 1]))], m]
+            half = stats.t.ppf(0.975, len(d) - 1) * d.std(ddof=1) / np.sqrt(len(d))
+            np.testing.assert_allclose(sorted(seg[:, 0]), [d.mean() - half, d.mean() + half], atol=1e-9)
+        assert any(np.allclose(l.get_xdata(), 0) for l in ax.lines)                     # the line at 0
+    texts = lambda: (_drawn(fig.axes[0], "y") + [a.title for a in fig.axes] + [t for a in fig.axes for t in _drawn(a)]
+                     + [fig._suptitle, fig._supxlabel])
+    assert len(_overlaps(fig, lambda: fig.axes[0].get_yticklabels() * 2)) == len(settings)   # the check sees the labels
+    assert _overlaps(fig, texts) == []
+    plt.close(fig)
+
+def test_plot_study_is_the_paired_figure(few):
+    a, b = plot_study(few), plot_paired_differences(few)
+    assert [x.get_title() for x in a.axes] == [x.get_title() for x in b.axes]
+    np.testing.assert_allclose(a.axes[0].collections[0].get_offsets(), b.axes[0].collections[0].get_offsets())
+    plt.close("all")
+
+@pytest.mark.parametrize("data", ["paper", "few"])
+def test_heatmap_is_centred_readable_and_marks_significance(data, request):
+    res = request.getfixturevalue(data); summ = summarize(res)
+    fig = plot_delta_heatmap(summ); ax = fig.axes[0]; norm = ax.collections[0].norm
+    settings = list(dict.fromkeys(res.setting))
+    assert norm.vcenter == 0 and norm.vmin == -norm.vmax                               # centred at 0, symmetric
+    assert norm.vmax == max(2.0, summ[summ.method != "STL"].delta_pct_vs_STL.abs().max())   # scaled to the data, never clipped
+    assert [t.get_text() for t in ax.get_yticklabels()] == settings
+    cells = {(round(t.get_position()[1] - 0.5), round(t.get_position()[0] - 0.5)): t.get_text() for t in ax.texts}
+    assert len(cells) == len(settings) * 4
+    for (i, j), text in cells.items():
+        row = summ[(summ.setting == settings[i]) & (summ.method == METHOD_ORDER[1 + j])].iloc[0]
+        assert text == f"{row.delta_pct_vs_STL:+.1f}" + ("*" if row.p_vs_STL < 0.05 else "")
+    cbar = fig.axes[1]
+    texts = lambda: _drawn(ax, "y") + _drawn(ax) + ax.texts + [ax.title] + _drawn(cbar, "y") + [cbar.yaxis.label]
+    assert _overlaps(fig, texts) == []
+    assert ("3 seeds: no paired test can reach p < 0.05" in ax.get_title()) == (data == "few")               # 3 seeds: the title says so
+    plt.close(fig)
+
+def test_heatmap_does_not_saturate_on_noise(few):
+    summ = summarize(few).assign(delta_pct_vs_STL=lambda s: 0.01 * np.sign(s.delta_pct_vs_STL))   # tiny differences
+    norm = plot_delta_heatmap(summ).axes[0].collections[0].norm
+    assert norm.vmax == 2.0 and abs(norm(0.01) - 0.5) < 0.01                          # pale, not a full-strength colour
+    plt.close("all")
