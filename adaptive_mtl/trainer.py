@@ -88,7 +88,7 @@ def _train_epoch(result: FitResult,  # the fit in progress: model, method, task 
     "Train on every batch once; `(history row, steps taken so far)`."
     model, method = result.model, result.method
     loss_sums = torch.zeros(len(result.task_names), device=next(model.parameters()).device)
-    penalty_sum, n_batches = 0.0, 0
+    penalty_sum, n_batches = torch.zeros((), device=loss_sums.device), 0
     for x, y, mask in batches:
         pred = model(x)
         losses = task_losses(pred, y, mask)
@@ -100,8 +100,8 @@ def _train_epoch(result: FitResult,  # the fit in progress: model, method, task 
         loss.backward()
         method.after_backward(model, optimizer, info)
         optimizer.step()
-        loss_sums += losses.detach(); penalty_sum += float(penalty.detach()); n_batches += 1; step += 1
-    row = dict(epoch=epoch, step=step, train_loss=float(loss_sums.mean()) / n_batches, penalty=penalty_sum / n_batches)
+        loss_sums += losses.detach(); penalty_sum += penalty.detach(); n_batches += 1; step += 1
+    row = dict(epoch=epoch, step=step, train_loss=float(loss_sums.mean()) / n_batches, penalty=float(penalty_sum) / n_batches)
     row.update({f"train_{n}": v for n, v in zip(result.task_names, (loss_sums / n_batches).tolist())})
     return row, step
 
@@ -184,7 +184,7 @@ def fit(method="ahps",                     # a `Method` or its name: 'ahps' (the
     train_tensors = TaskTensors(train, scaler, device=dev)
     val_tensors = TaskTensors(val, scaler, device=dev) if val is not None else None
     model = method.build(train.n_features, train.n_tasks, hidden, activation=activation, dropout=dropout).to(dev)
-    opt = _OPTIMIZERS[optimizer](model.parameters(), lr=lr, weight_decay=weight_decay)
+    opt = _OPTIMIZERS[optimizer](model.parameters(), lr=lr, weight_decay=weight_decay, foreach=True)  # one kernel per op, not per tensor
     method.attach(model, opt); method.prepare(*train_tensors.full())
     steps_per_epoch = math.ceil(train_tensors.n_rows / batch_size)
     stopper = EarlyStopping(patience, max(min_epochs, math.ceil(method.min_steps() / steps_per_epoch)))

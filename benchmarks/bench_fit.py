@@ -1,0 +1,66 @@
+"""`trainer.fit` against a plain PyTorch loop over K separate networks doing the same full-batch work.
+
+Both sides train K independent 2-hidden-layer MLPs (STL) on N rows per task in one full batch per epoch with Adam,
+evaluate the validation split every epoch and keep a copy of the best weights. The plain side is what a user would
+write: a list of `nn.Sequential`, one loss per network, a Python loop over tasks. Timed interleaved in one run (medians
+of repeats), so the printed ratio is robust to a noisy shared machine.
+Usage: python benchmarks/bench_fit.py [--ks 8,32,128] [--rows 200] [--epochs 60] [--threads 1] [--reps 3]"""
+import argparse, statistics, time
+import numpy as np
+import torch
+from torch import nn
+from adaptive_mtl.data import MultiTaskData
+from adaptive_mtl.trainer import fit
+
+def make_data(K, n, p, seed):
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(K * n, p)); task = np.repeat(np.arange(K), n)
+    w = rng.normal(size=(K, p)); y = np.einsum("ij,ij->i", X, w[task]) + rng.normal(size=K * n)
+    return MultiTaskData.from_groups(X, y, task)
+
+def plain_loop(train, val, hidden, epochs, lr, seed):
+    "K `nn.Sequential` MLPs trained together by a loop over tasks; validation and a best-state copy every epoch."
+    torch.manual_seed(seed)
+    K, p, (h1, h2) = train.n_tasks, train.n_features, hidden
+    def tensors(d):
+        xs = [torch.as_tensor(d.X[d.task == k], dtype=torch.float32) for k in range(K)]
+        ys = [torch.as_tensor(d.y[d.task == k], dtype=torch.float32) for k in range(K)]
+        return xs, ys
+    (xt, yt), (xv, yv) = tensors(train), tensors(val)
+    nets = nn.ModuleList([nn.Sequential(nn.Linear(p, h1), nn.ReLU(), nn.Linear(h1, h2), nn.ReLU(), nn.Linear(h2, 1)) for _ in range(K)])
+    opt = torch.optim.Adam(nets.parameters(), lr=lr)
+    best, best_state = float("inf"), None
+    for _ in range(epochs):
+        opt.zero_grad(set_to_none=True)
+        loss = sum(((nets[k](xt[k]).squeeze(-1) - yt[k]) ** 2).mean() for k in range(K))
+        loss.backward(); opt.step()
+        with torch.no_grad(): v = sum(float(((nets[k](xv[k]).squeeze(-1) - yv[k]) ** 2).mean()) for k in range(K)) / K
+        if v < best: best, best_state = v, {k: t.clone() for k, t in nets.state_dict().items()}
+    return best_state
+
+def timed(fn):
+    t = time.perf_counter(); fn(); return time.perf_counter() - t
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ks", default="8,32,128"); ap.add_argument("--rows", type=int, default=200)
+    ap.add_argument("--val-rows", type=int, default=50); ap.add_argument("--features", type=int, default=10)
+    ap.add_argument("--epochs", type=int, default=60); ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--reps", type=int, default=3)
+    a = ap.parse_args()
+    torch.set_num_threads(a.threads); hidden = (32, 32)
+    print(f"torch {torch.__version__}, {a.threads} thread(s), STL, {a.rows} rows per task in one batch, hidden {hidden}, "
+          f"{a.epochs} epochs, validation ({a.val_rows} rows per task) every epoch")
+    print(f"{'K':>5} {'plain loop s':>13} {'fit s':>8} {'loop / fit':>11}")
+    for K in [int(k) for k in a.ks.split(",")]:
+        train, val = make_data(K, a.rows, a.features, 0), make_data(K, a.val_rows, a.features, 1)
+        run_fit = lambda: fit("stl", train, val, hidden=hidden, epochs=a.epochs, batch_size=a.rows, patience=a.epochs,
+                              lr=3e-3, seed=0, progress=False, device="cpu")
+        run_loop = lambda: plain_loop(train, val, hidden, a.epochs, 3e-3, 0)
+        run_fit(); run_loop()                                                                 # warm-up
+        tl, tf = [], []
+        for _ in range(a.reps): tl.append(timed(run_loop)); tf.append(timed(run_fit))        # interleaved repeats
+        ml, mf = statistics.median(tl), statistics.median(tf)
+        print(f"{K:>5} {ml:>13.3f} {mf:>8.3f} {ml / mf:>10.1f}x")
+
+if __name__ == "__main__": main()
