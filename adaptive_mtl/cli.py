@@ -73,7 +73,7 @@ def read_csv_data(csv,           # path of the CSV file
     tasks = df[task] if task else np.full(len(df), str(target), dtype=object)   # no --task: one task named after the target
     return MultiTaskData.from_groups(X, df[target], tasks, info=info)
 
-# %% ../nbs/11_cli.ipynb #a0d7581d
+# %% ../nbs/11_cli.ipynb #28c5ffec
 def _number(kind,  # `int` or `float`
             ok,    # accepts the converted value
             what,  # what the value must be, for the message
@@ -100,7 +100,7 @@ def widths(text, # comma-separated layer widths, e.g. `64,32`
     if not w or min(w) < 1: raise argparse.ArgumentTypeError(f"must be comma-separated positive integers (layer widths), got {text!r}")
     return w
 
-# %% ../nbs/11_cli.ipynb #90cb7b90
+# %% ../nbs/11_cli.ipynb #75aa6f17
 RESULT_FILES = ("metrics.csv", "history.csv", "model.pt")
 
 def check_out(out,  # the output folder of `fit`
@@ -115,7 +115,7 @@ def check_out(out,  # the output folder of `fit`
     except OSError as e: raise ValueError(f"--out {out} is not writable: cannot write in {base} ({e.strerror})") from None
     return [f for f in RESULT_FILES if (out / f).exists()]
 
-# %% ../nbs/11_cli.ipynb #f61b2452
+# %% ../nbs/11_cli.ipynb #f1a3dfc0
 def evaluation_split(train, # the training split
                      val,   # the validation split, or None
                      test,  # the test split, or None
@@ -136,7 +136,7 @@ PRESETS = {
         for sc in ("related", "mixed", "unrelated", "clustered") for n in (50, 200) for K in (4, 8)}),
 }
 
-# %% ../nbs/11_cli.ipynb #4d3bf621
+# %% ../nbs/11_cli.ipynb #bbab8216
 FIT_EPILOG = """\
 which method:
   ahps  the default: starts as hard sharing and splits shared nodes where the tasks' gradients
