@@ -2,7 +2,7 @@
 offline — nbdev's notebook processing (show_doc, cell flags) + the pure-Python `smalldocs` renderer — into _docs/.
 Never calls nbdev_docs/nbdev_preview without Quarto (nbdev 2.4.14 then runs a pip install).
 
-    python tools/docs.py [--offline] [--out DIR] [--preview [--port 4200]]
+    python tools/docs.py [--offline] [--force] [--out DIR] [--preview [--port 4200]]
 """
 import argparse, json, os, re, shutil, subprocess, sys
 from pathlib import Path
@@ -47,16 +47,72 @@ def _local_links(site: Path, cache: Path):
         if up: new = new.replace('"site_libs/katex/', f'"{up}site_libs/katex/')   # KaTeX is set site-relative, pages in studies/ sit lower
         if new != text: page.write_text(new)
 
-def build_offline(out: Path) -> Path:
-    "Process the notebooks as nbdev_docs does, render them with smalldocs, and put the site in `out`."
+# What smalldocs says about every nbdev site, and why it does not matter here. Any other warning is printed.
+EXPECTED = [
+    # _quarto.yml asks Quarto for KaTeX; smalldocs always renders maths with KaTeX (here the copy in tools/katex)
+    re.compile(r"format\.html\.html-math-method is ignored"),
+    # nbdev names Quarto's pages (04_soft.ipynb -> soft.html); smalldocs names them after the notebook, and
+    # _local_links points nbdev's links at those names
+    re.compile(r"[\w./-]+\.ipynb: output-file is not read by smalldocs"),
+]
+
+def unexpected(warnings) -> list:
+    "The smalldocs warnings a reader should see: all but the EXPECTED ones."
+    return [w for w in warnings if not any(p.fullmatch(w) for p in EXPECTED)]
+
+def mixed_import_cells(nb: Path) -> list:
+    """The code cells of notebook `nb` that mix imports with other code, by nbdev's own rule: [(cell index, its import
+    lines)]. nbdev's docs processing runs every cell that imports something, the whole cell (a fit, a download, ...),
+    and warns with the cell's source; a cell of imports alone is cheap and silent."""
+    import warnings
+    from nbdev.process import NBProcessor
+    from nbdev.processors import _do_eval
+    out = []
+    for cell in NBProcessor(nb).nb.cells:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always"); _do_eval(cell)
+        if any("imports and other code" in str(w.message) for w in caught):
+            out.append((cell.idx_, [l.strip() for l in cell.source.splitlines() if re.match(r"\s*(import|from)\s", l)]))
+    return out
+
+def _process(force=False) -> Path:
+    """nbdev's processing of the notebooks (show_doc, cell flags) into its cache, nbs/../_proc. nbdev's warning about a
+    cell that mixes imports with other code (a traceback-like dump of the cell) becomes one line naming notebook and
+    cell, for every such cell, whether or not the cache had to process its notebook this time."""
+    import warnings
     from nbdev.quarto import proc_nbs
-    import smalldocs.cli, smalldocs.layout
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.filterwarnings("always", category=UserWarning)     # others as Python shows them (no DeprecationWarning)
+        try: cache = proc_nbs(NBS, n_workers=0, force=force)
+        except Exception as e:                   # a cell the processing runs failed: say which, and why, in two lines
+            cause = e.__cause__ or e.__context__
+            first = str(e).split(":\n")[0]
+            sys.exit(f"error: nbdev could not process the notebooks. {first}: "
+                     f"{type(cause).__name__ + ': ' + str(cause) if cause else ''}\n{str(e).partition(chr(10))[2]}"
+                     + "".join(f"\nnote: {nb} cell {i} mixes imports with other code, so the docs build runs all of it; "
+                               f"move {'; '.join(imp)} to the notebook's import cell"
+                               for nb in notebooks() for i, imp in mixed_import_cells(NBS / nb)))
+    seen = set()
+    for w in caught:
+        msg = f"{w.category.__name__}: {w.message}"
+        if "imports and other code" in msg or msg in seen: continue
+        seen.add(msg); print(f"warning: {msg}", file=sys.stderr)
+    for nb in notebooks():
+        for idx, imports in mixed_import_cells(NBS / nb):
+            print(f"warning: {nb} cell {idx} mixes imports with other code, so the docs build runs all of it; "
+                  f"move {'; '.join(imports)} to the notebook's import cell", file=sys.stderr)
+    return cache
+
+def build_offline(out: Path, force=False) -> Path:
+    "Process the notebooks as nbdev_docs does, render them with smalldocs, and put the site in `out`."
+    import smalldocs.layout, smalldocs.site
+    from smalldocs.config import BuildError, ConfigError
     write_sidebar()
-    cache = proc_nbs(NBS, n_workers=0)
+    cache = _process(force)
     smalldocs.layout.KATEX = "site_libs/katex"       # KaTeX from the site itself, not a CDN: maths render offline
-    try: smalldocs.cli.main(["render", str(cache), "--quiet"])
-    except SystemExit as e:
-        if e.code: sys.exit(f"smalldocs render failed (exit {e.code})")
+    try: built = smalldocs.site.build(cache, quiet=True)
+    except (BuildError, ConfigError) as e: sys.exit(f"smalldocs could not render the site: {e}")
+    for w in unexpected(built.warnings): print(f"warning: {w}", file=sys.stderr)
     site = cache / "_docs"
     shutil.copytree(ROOT / "tools" / "katex", site / "site_libs" / "katex", dirs_exist_ok=True)
     _local_links(site, cache)
@@ -67,6 +123,7 @@ def main():
     ap = argparse.ArgumentParser(description="Build the adaptive_mtl docs site.")
     ap.add_argument("--offline", action="store_true", help="use the offline build even when Quarto is installed")
     ap.add_argument("--out", default=str(ROOT / "_docs"), help="output folder (offline build; default _docs/)")
+    ap.add_argument("--force", action="store_true", help="offline build: process every notebook again, not only the changed ones")
     ap.add_argument("--preview", action="store_true", help="serve the built site on localhost")
     ap.add_argument("--port", type=int, default=4200)
     a = ap.parse_args()
@@ -75,7 +132,7 @@ def main():
         write_sidebar()
         subprocess.run([str(Path(sys.executable).parent / "nbdev_docs")], check=True); out = ROOT / "_docs"
     else:
-        out = build_offline(Path(a.out))
+        out = build_offline(Path(a.out), force=a.force)
     print(f"site built in {out} ({len(list(out.rglob('*.html')))} pages)")
     if a.preview:
         print(f"serving on http://127.0.0.1:{a.port}/ (Ctrl-C to stop)")
