@@ -120,5 +120,5 @@ def torch_device(device,  # 'cpu', 'cuda', 'cuda:1', 'auto' or None (cuda when a
     try: dev = torch.device(device)
     except (RuntimeError, TypeError): raise ValueError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'auto'") from None
     if dev.type == "cuda" and not torch.cuda.is_available():
-        raise ValueError(f"device {device!r}: no CUDA device is available (use device='cpu' or 'auto')")
+        raise ValueError(f"device {device!r}: no CUDA device is available (use 'cpu' or 'auto')")
     return dev
