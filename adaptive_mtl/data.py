@@ -205,9 +205,10 @@ class Scaler:
 
     @classmethod
     def fit(cls,
-            data: MultiTaskData,  # the training split (never validation or test rows)
+            data: MultiTaskData,     # the training split (never validation or test rows)
+            prior_rows: float = 10,  # groups layout: each task's target variance is pulled to the pooled one as if by this many rows
            ) -> Scaler:
-        "Fit on (training) `data`; a task with a constant target keeps its mean and takes the pooled scale of the others."
+        "Fit on (training) `data`: pooled feature scaling; per-task target means, and target scales shrunk towards the pooled scale."
         n = data.observed()
         if (n == 0).any():
             kind = "task {} has no training rows" if data.layout == "groups" else "target {} has no observed value in the training rows"
@@ -223,11 +224,11 @@ class Scaler:
             if not ok.all(): raise ValueError(f"{what} {preview(repr(names[j]) for j in np.flatnonzero(~ok))}: the spread overflows "
                                               "float64 (values near 1e308); rescale it, e.g. divide by a power of 10")
         x_std[x_std < 1e-12] = 1.0
-        ys = np.sqrt(yv)
-        const = ys < 1e-12 * np.maximum(1, np.abs(ym))
-        if const.any():                                                      # pooled within-task scale of the varying tasks
-            w = n * ~const; ys[const] = math.sqrt((w * yv).sum() / w.sum()) if w.sum() > 0 else 1.0
-        return cls(x_mean, x_std, ym, ys)
+        const = np.sqrt(yv) < 1e-12 * np.maximum(1, np.abs(ym))
+        w = n * ~const; pooled = (w * yv).sum() / w.sum() if w.sum() > 0 else 1.0  # within-task variance of the varying tasks
+        if data.layout == "groups": yv = (n * yv + prior_rows * pooled) / (n + prior_rows)
+        else: yv = np.where(const, pooled, yv)                               # targets in their own units: only constants pooled
+        return cls(x_mean, x_std, ym, np.sqrt(yv))
 
     def x(self, X):
         "Standardise features `[n,p]`."

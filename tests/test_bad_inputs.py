@@ -29,15 +29,18 @@ ORTHODONT = "Subject,age,distance\n" + "".join(
     f"{s},{a},{d}\n" for s, ds in (("M14", [25.5] * 4), ("M01", [26, 25, 29, 31]), ("F01", [21, 20, 21.5, 23]))
     for a, d in zip((8, 10, 12, 14), ds))
 KIDS = MultiTaskData.from_groups(np.arange(9.)[:, None], [25.5] * 3 + [20, 21, 22, 24, 26, 28], ["M14"] * 3 + ["F01"] * 3 + ["F02"] * 3)
-POOLED = math.sqrt((3 * np.var([20, 21, 22]) + 3 * np.var([24, 26, 28])) / 6)
+VP = (3 * np.var([20, 21, 22]) + 3 * np.var([24, 26, 28])) / 6          # pooled within-task variance of the varying children
+def shrunk(n, v, vp, prior=10): return math.sqrt((n * v + prior * vp) / (n + prior))
 
 CASES = [
     # 1. a constant training target fits on the pooled scale of the other tasks
     ("constant_target_pooled_scale", lambda: Scaler.fit(KIDS),
-     lambda sc: np.isclose(sc.y_std[0], POOLED) and sc.y_mean[0] == 25.5 and np.isclose(sc.y_std[1], np.std([20, 21, 22]))),
-    ("all_targets_constant_scale_1", lambda: Scaler.fit(groups(y=[1.0] * 6 + [2.0] * 6)), lambda sc: list(sc.y_std) == [1.0, 1.0]),
+     lambda sc: np.isclose(sc.y_std[0], shrunk(3, 0, VP)) and sc.y_mean[0] == 25.5
+     and np.isclose(sc.y_std[1], shrunk(3, np.var([20, 21, 22]), VP))),
+    ("all_targets_constant_pooled_1", lambda: Scaler.fit(groups(y=[1.0] * 6 + [2.0] * 6)),
+     lambda sc: np.allclose(sc.y_std, shrunk(6, 0, 1.0))),
     ("one_training_row_task_pooled", lambda: Scaler.fit(groups(task=["a"] * 11 + ["b"])),
-     lambda sc: np.isclose(sc.y_std[1], Y[:11].std()) and sc.y_mean[1] == Y[11]),
+     lambda sc: np.isclose(sc.y_std[1], shrunk(1, 0, Y[:11].var())) and sc.y_mean[1] == Y[11]),
     ("targets_layout_constant_column", lambda: Scaler.fit(targets(np.c_[Y, np.full(12, 4.0)])),
      lambda sc: np.isclose(sc.y_std[1], Y.std()) and sc.y_mean[1] == 4.0),
     ("orthodont_csv_constant_child_fits", lambda: Scaler.fit(csv(ORTHODONT, target="distance", task="Subject")),
