@@ -59,6 +59,17 @@ def test_expected_smalldocs_warnings_are_the_only_ones_hidden():
              "format.html.code-tools is ignored", "filter foo.lua is not run: smalldocs runs no Lua"]
     assert docs.unexpected(hidden + shown) == shown
 
+def test_a_newer_module_index_reprocesses_every_notebook(site, monkeypatch):
+    """nbdev's cache reprocesses only changed notebooks, but every page links symbols through adaptive_mtl/_modidx.py:
+    when the index is newer than the cache (a symbol moved), the build processes every notebook again."""
+    import os, nbdev.quarto
+    calls = []
+    monkeypatch.setattr(nbdev.quarto, "proc_nbs", lambda path, n_workers, force: calls.append(force) or ROOT / "_proc")
+    cache, t = ROOT / "_proc", (ROOT / "adaptive_mtl" / "_modidx.py").stat().st_mtime
+    os.utime(cache, (t - 10, t - 10))                   # the cache predates the index (the next real build redoes all)
+    _tools_docs()._process()
+    assert calls == [True]
+
 # ---- what a page says about itself, and what it points to ------------------------------------------------------
 def _notebooks():
     return sorted(p.relative_to(ROOT / "nbs").as_posix() for p in (ROOT / "nbs").rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts)

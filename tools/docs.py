@@ -80,7 +80,12 @@ def _process(force=False) -> Path:
     cell that mixes imports with other code (a traceback-like dump of the cell) becomes one line naming notebook and
     cell, for every such cell, whether or not the cache had to process its notebook this time."""
     import warnings
+    from nbdev.config import get_config
     from nbdev.quarto import proc_nbs
+    cfg = get_config(); cache, index = cfg.config_path / "_proc", cfg.lib_path / "_modidx.py"
+    # nbdev reprocesses only the notebooks changed since the cache was made, but every page links symbols through the
+    # module index: when a symbol moves (FitResult to 07_fitted), unchanged pages would keep links to its old page
+    if cache.exists() and index.exists() and index.stat().st_mtime > cache.stat().st_mtime: force = True
     with warnings.catch_warnings(record=True) as caught:
         warnings.filterwarnings("always", category=UserWarning)     # others as Python shows them (no DeprecationWarning)
         try: cache = proc_nbs(NBS, n_workers=0, force=force)
