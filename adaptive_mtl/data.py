@@ -226,8 +226,8 @@ class Scaler:
         x_std[x_std < 1e-12] = 1.0
         const = np.sqrt(yv) < 1e-12 * np.maximum(1, np.abs(ym))
         w = n * ~const; pooled = (w * yv).sum() / w.sum() if w.sum() > 0 else 1.0  # within-task variance of the varying tasks
+        yv = np.where(const, pooled, yv)                                     # a constant target takes the pooled variance
         if data.layout == "groups": yv = (n * yv + prior_rows * pooled) / (n + prior_rows)
-        else: yv = np.where(const, pooled, yv)                               # targets in their own units: only constants pooled
         return cls(x_mean, x_std, ym, np.sqrt(yv))
 
     def x(self, X):

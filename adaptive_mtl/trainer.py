@@ -173,14 +173,18 @@ def fit(method="ahps",                     # a `Method` or its name: 'ahps' (the
         activation: str = "relu",          # activation of the hidden layers
         dropout: float = 0.0,              # dropout rate of the hidden layers
         optimizer: str = "adam",           # 'adam', 'adamw' or 'sgd'
+        target_prior_rows: float = 10,     # groups layout: pulls each task's target scale towards the pooled one (`Scaler.fit`)
        ) -> FitResult:
     "Train `method` on `train`, early-stopping on `val`; returns a `FitResult`. A non-finite loss raises `TrainingError`, whose `.result` keeps the best weights seen."
     method, val = _checked(method, train, val, epochs, batch_size, patience, min_epochs, lr, weight_decay, dropout, optimizer)
     hidden, dev = layer_widths(hidden), torch_device(device)
     config = dict(hidden=hidden, epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, patience=patience,
-                  min_epochs=min_epochs, seed=seed, activation=activation, dropout=dropout, optimizer=optimizer)
+                  min_epochs=min_epochs, seed=seed, activation=activation, dropout=dropout, optimizer=optimizer,
+                  target_prior_rows=target_prior_rows)
     torch.manual_seed(seed); generator = torch.Generator().manual_seed(seed)
-    scaler = Scaler.fit(train)
+    if not (is_real(target_prior_rows) and target_prior_rows >= 0):
+        raise ValueError(f"target_prior_rows must be a number >= 0, got {target_prior_rows!r}")
+    scaler = Scaler.fit(train, prior_rows=target_prior_rows)
     train_tensors = TaskTensors(train, scaler, device=dev)
     val_tensors = TaskTensors(val, scaler, device=dev) if val is not None else None
     model = method.build(train.n_features, train.n_tasks, hidden, activation=activation, dropout=dropout).to(dev)

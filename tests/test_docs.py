@@ -29,15 +29,13 @@ def _tools_docs():
     finally: sys.path.remove(str(ROOT / "tools"))
     return docs
 
-# notebooks the docs do not own that still have a code cell mixing imports with other code (the exact fix is in the
-# report of the docs change): their warning is tolerated, and their test below is expected to fail, until it is fixed
-MIXED_KNOWN = {"03_similarity.ipynb", "06_methods.ipynb", "07_trainer.ipynb", "09_estimator.ipynb", "11_cli.ipynb"}
+# notebooks allowed a code cell that mixes imports with other code: none
+MIXED_KNOWN: set = set()
 
 def test_build_prints_no_warnings(build):
     "The offline build says where the site is and nothing else: no warning a reader would take for an error."
     _, r = build
-    known = re.compile(r"warning: (%s) cell \d+ mixes imports with other code.*" % "|".join(map(re.escape, MIXED_KNOWN)))
-    said = [l for l in r.stderr.splitlines() if l.strip() and not known.fullmatch(l)]
+    said = [l for l in r.stderr.splitlines() if l.strip()]
     assert not said, "the docs build printed:\n" + "\n".join(said)[-3000:]
     assert re.fullmatch(r"site built in \S+ \(\d+ pages\)", r.stdout.strip()), r.stdout[-3000:]
 
@@ -94,8 +92,7 @@ class _Head(HTMLParser):
 # and neither is a subscript or superscript after a Greek letter (θ_t, λ^*): write words, or keep maths to the body
 RAW_TEX = re.compile(r"\$|\\|[\u0370-\u03ff][_^]")
 
-# known offenders in notebooks the docs do not own, until their owners fix them (non-strict: passes once fixed)
-RAW_TEX_KNOWN = {"10_viz.ipynb": "its description says θ_t (the decay ratio θ over training)"}
+RAW_TEX_KNOWN: dict = {}   # notebooks allowed raw LaTeX in their title or description: none
 
 @pytest.mark.parametrize("nb", [pytest.param(n, marks=pytest.mark.xfail(reason=RAW_TEX_KNOWN[n], strict=False)) if n in RAW_TEX_KNOWN
                                 else n for n in _notebooks()])
