@@ -1,4 +1,5 @@
-"""Bad inputs to the data containers, the scaler, the split and the CSV reader: one row per case (id, input, expected).
+"""Bad inputs and faults, one row per case (id, input, expected): the data containers, the scaler, the split, the CSV
+reader, and (second table) the command line and the study runner's results file.
 
 Each case either raises a ValueError whose message contains the expected text (naming the column, task, rows or
 duplicate), or returns a result that the expected check accepts. Nothing is silently dropped or merged."""
@@ -6,7 +7,10 @@ import math, tempfile, warnings
 from pathlib import Path
 import numpy as np, pandas as pd, pytest
 from adaptive_mtl.data import MultiTaskData, Scaler
-from adaptive_mtl.cli import read_csv_data
+from adaptive_mtl.cli import main, read_csv_data
+from adaptive_mtl.experiment import read_results, run_study
+from adaptive_mtl.trainer import load
+import contextlib, io
 
 TMP = Path(tempfile.mkdtemp())
 X = pd.DataFrame({"age": np.arange(12.0), "female": [0, 1] * 6})
@@ -125,4 +129,62 @@ def test_bad_input(make, expected):
 
 def test_case_ids_unique():
     ids = [c[0] for c in CASES]
+    assert len(ids) == len(set(ids))
+
+
+# ---- the command line and the results file: unusable output locations, split options, divergence, torn files ----
+GROUPS_CSV = TMP / "groups.csv"
+GROUPS_CSV.write_text("g,x,y\n" + "".join(f"g{i % 3},{i},{i * 7 % 11}\n" for i in range(60)))
+(TMP / "a_file").write_text("")
+
+def cli(*argv):
+    "Run `adaptive-mtl` in-process: `(exit code, stderr)`."
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try: code = main([str(a) for a in argv])
+        except SystemExit as e: code = e.code                       # argparse's errors
+    return code, err.getvalue()
+
+def fit_cli(out, *more): return cli("fit", GROUPS_CSV, "--target", "y", "--task", "g", "--out", out, "--quiet", *more)
+
+def torn(tail: str, name: str):
+    "A results file of two seeds whose bytes `tail` cuts or extends, resumed by `run_study`: `(first run, resumed run, file)`."
+    path = TMP / f"{name}.csv"
+    spec = {"mixed": dict(scenario="mixed", n_train=20)}
+    full = run_study(["stl"], spec, n_reps=2, out=path, progress=False, fit_kwargs=dict(epochs=2))
+    path.write_bytes(tail(path.read_bytes()))
+    again = run_study(["stl"], spec, n_reps=2, out=path, progress=False, fit_kwargs=dict(epochs=2))
+    return full, again, read_results(path)
+
+def same_rows(r): return len(r[1]) == len(r[0]) == len(r[2]) and (r[1].sort_values(["seed", "task"]).test_mse.to_numpy()
+                                                                   == r[0].sort_values(["seed", "task"]).test_mse.to_numpy()).all()
+
+RUN_CASES = [
+    ("out_is_an_existing_file", lambda: fit_cli(TMP / "a_file"), lambda r: r[0] == 2 and "is a file; give a folder" in r[1]),
+    ("out_not_writable", lambda: fit_cli("/proc/no_such_folder"), lambda r: r[0] == 2 and "is not writable" in r[1]),
+    ("out_checked_before_training", lambda: fit_cli(TMP / "a_file", "--epochs", "100000"), lambda r: r[0] == 2),
+    ("val_0_test_0_fits_in_sample", lambda: (fit_cli(TMP / "vt0", "--val", "0", "--test", "0", "--epochs", "3"),
+                                             pd.read_csv(TMP / "vt0" / "metrics.csv")),
+     lambda r: r[0][0] == 0 and set(r[1].split) == {"training (in-sample)"} and "test" not in " ".join(r[1].columns)),
+    ("test_0_labelled_validation", lambda: (fit_cli(TMP / "t0", "--test", "0", "--epochs", "3"), pd.read_csv(TMP / "t0" / "metrics.csv")),
+     lambda r: r[0][0] == 0 and set(r[1].split) == {"validation"}),
+    ("divergence_saves_model_exit_2", lambda: (fit_cli(TMP / "div", "--lr", "1e12"), load(TMP / "div" / "model.pt")),
+     lambda r: r[0][0] == 2 and r[0][1].count("\n") == 1 and "non-finite loss" in r[0][1] and "model.pt" in r[0][1]
+     and all(bool(p.isfinite().all()) for p in r[1].model.parameters())),
+    ("device_cuda_without_gpu", lambda: fit_cli(TMP / "cuda", "--device", "cuda"),
+     lambda r: r[0] == 2 and "no CUDA device" in r[1] and r[1].count("\n") == 1),
+    ("reps_0", lambda: cli("simulate", "--reps", "0", "--out", TMP / "sim0"), lambda r: r[0] == 2 and "--reps" in r[1]),
+    ("epochs_0", lambda: fit_cli(TMP / "e0", "--epochs", "0"), lambda r: r[0] == 2 and "--epochs" in r[1]),
+    ("hidden_text", lambda: fit_cli(TMP / "h", "--hidden", "sixty"), lambda r: r[0] == 2 and "--hidden" in r[1]),
+    ("results_last_line_without_newline", lambda: torn(lambda b: b.rstrip(b"\n"), "no_newline"), same_rows),
+    ("results_torn_last_line", lambda: torn(lambda b: b[:-40], "torn_line"), same_rows),
+    ("results_torn_inside_a_character", lambda: torn(lambda b: b + "mixed_n20_K6,STL,1,task0,True,20,0.5,λ".encode()[:-1], "torn_char"), same_rows),
+]
+
+@pytest.mark.parametrize("make, expected", [pytest.param(m, e, id=i) for i, m, e in RUN_CASES])
+def test_run_fault(make, expected):
+    assert expected(make())
+
+def test_run_case_ids_unique():
+    ids = [c[0] for c in CASES + RUN_CASES]
     assert len(ids) == len(set(ids))
