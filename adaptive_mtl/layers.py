@@ -52,13 +52,15 @@ class MultiTaskMLP(nn.Module):
         hidden = tuple(int(h) for h in (hidden if hasattr(hidden, "__len__") else (hidden,)))
         if not hidden or min(hidden) < 1: raise ValueError(f"hidden must list positive layer widths, got {hidden}")
         acts = {"relu": nn.ReLU, "tanh": nn.Tanh, "gelu": nn.GELU, "elu": nn.ELU}
+        inplace = {"relu": dict(inplace=True), "elu": dict(inplace=True)}.get(activation, {})   # on the layer's fresh output
         if activation not in acts: raise ValueError(f"unknown activation {activation!r}; choose one of {tuple(acts)}")
         self.config = dict(n_features=n_features, n_tasks=n_tasks, hidden=hidden, sharing=sharing,
                            activation=activation, dropout=dropout, identical_init=identical_init)
         self.n_tasks, self.sharing = n_tasks, sharing
         dims = (n_features,) + hidden
         self.trunk = nn.ModuleList([self._layer(n_tasks, i, o, sharing, identical_init) for i, o in zip(dims, dims[1:])])
-        self.act, self.drop = acts[activation](), nn.Dropout(dropout)
+        self.act = acts[activation](**inplace)
+        self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()       # no dropout: no copy per layer
         self.head = TaskLinear(n_tasks, hidden[-1], 1, identical_init=identical_init)
 
     @staticmethod
