@@ -140,14 +140,14 @@ PRESETS = {
 FIT_EPILOG = """\
 which method:
   ahps  the default: starts as hard sharing and splits shared nodes where the tasks' gradients
-        conflict. Simulation study: best or tied when the tasks are related (test MSE 4.8% to 10.5%
-        below STL); on unrelated tasks 0.2% to 3.6% above STL.
+        conflict. Simulation study: best or tied when the tasks are related (test MSE 4.9% to 10.6%
+        below STL); on unrelated tasks 0.3% to 3.5% above STL.
   asps  when the tasks may be unrelated or only partly related: best in the mixed scenario (2.9% to
-        5.0% below STL) and from 2.7% below to 0.9% above STL on unrelated tasks, where HPS is 4.0%
-        to 9.5% above.
+        5.2% below STL) and from 1.8% below to 1.4% above STL on unrelated tasks, where HPS is 4.3%
+        to 9.9% above.
   stl, hps, sps  baselines: a network per task; one shared trunk; soft sharing with a fixed penalty.
   On small grouped data a linear mixed model can still be ahead: on High School and Beyond (160
-  schools) a random-intercept model has mean per-school test MSE 37.0, AHPS 38.0, STL 39.9
+  schools) a random-intercept model has mean per-school test MSE 37.0, AHPS 37.9, STL 39.9
   (10 splits).
 
 metrics.csv (original units; one row per task, then two summary rows):

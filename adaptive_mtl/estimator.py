@@ -172,12 +172,13 @@ WHICH_METHOD = """\
 Which method when (test MSE relative to stl: simulation study, 20 seeds per setting):
   ahps  the default. Hard sharing that splits a shared node where the tasks' gradients keep
         conflicting. For related tasks (pupils in schools, one outcome in many regions): best
-        or tied there (-4.8% to -10.5%); +0.2% to +3.6% when no task is related to another.
+        or tied there (-4.9% to -10.6%); +0.3% to +3.5% when no task is related to another.
   asps  soft sharing weighted by the estimated task similarity. When tasks may be unrelated or
         only partly related, with few tasks and enough rows each: best on a mix of related and
-        unrelated tasks (-2.9% to -5.0%; ahps -1.6% to -3.0%), -2.7% to +0.9% on unrelated ones.
-  stl, hps  baselines: a network per task; one shared trunk with a head per task (+4.0% to
-        +9.5% when no task is related to another). sps: fixed soft sharing, within 1.2% of stl.
+        unrelated tasks (-2.9% to -5.2%; ahps -2.4% to -3.3%), -1.8% to +1.4% on unrelated ones.
+  stl, hps  baselines: a network per task; one shared trunk with a head per task (+4.3% to
+        +9.9% when no task is related to another). sps: fixed soft sharing, within 1.7% of stl.
 Small grouped data with a mostly linear signal favour a linear mixed model: on hsb82 (160
-schools) statsmodels MixedLM reaches test MSE 36.63, ahps (= hps) 37.68, asps 38.77, stl 39.26.
+schools) statsmodels MixedLM reaches test MSE 36.63, ahps 37.60 (hps 37.59), asps 38.77,
+stl 39.25.
 """
