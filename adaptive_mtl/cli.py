@@ -281,7 +281,7 @@ def cmd_simulate(args,  # the parsed arguments of `adaptive-mtl simulate`
                     client=client, fit_kwargs=preset.get("fit_kwargs"), progress=not args.quiet)
     summary = summarize(res); unrel = summarize(res, tasks="unrelated") if (~res.related).any() else None
     md = [f"# Simulation study, preset `{args.preset}`\n", f"{len(res)} rows from {out / 'results.csv'}; test MSE on standardised "
-          "targets (noise floor 0.25), mean ± sd over seeds; Δ% vs STL; win rates and paired Wilcoxon p-values by seed.\n",
+          "targets (noise floor ≈ 0.25), mean ± sd over seeds; Δ% vs STL; win rates and paired Wilcoxon p-values by seed.\n",
           "## All tasks\n", to_markdown(summary), "", summary_notes(summary).rstrip()]
     if unrel is not None: md += ["\n## Unrelated tasks only\n", to_markdown(unrel)]
     (out / "summary.md").write_text("\n".join(md) + "\n")
@@ -302,3 +302,11 @@ def main(argv=None,  # the arguments (default: the command line)
         msg = e.args[0] if isinstance(e, KeyError) and e.args else e
         print(f"adaptive-mtl {args.command}: error: {' '.join(str(msg).split())}", file=sys.stderr); return 2
     return 0
+
+# %% ../nbs/11_cli.ipynb #e08a539b
+def _run_as_script(name: str) -> None:
+    "Exit with `main()`'s status when the module runs as a script (`python -m ...`), not inside IPython."
+    import builtins
+    if name == "__main__" and not getattr(builtins, "__IPYTHON__", False): sys.exit(main())
+
+_run_as_script(__name__)
