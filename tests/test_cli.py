@@ -76,7 +76,7 @@ def test_default_method_is_the_estimators():
     from adaptive_mtl.trainer import fit
     cli_default = _parser().parse_args(["fit", "x.csv", "--target", "y"]).method
     assert cli_default == MTLRegressor().method == inspect.signature(fit).parameters["method"].default == "ahps"
-    assert sorted(FIVE) == sorted(METHODS)
+    assert sorted(FIVE) == sorted(k for k, m in METHODS.items() if m.__module__ == "adaptive_mtl.methods")   # tests may register more
 
 
 def _study_table(path):
