@@ -1,0 +1,57 @@
+"""The replicate axis: R seeds of STL, HPS or SPS trained as one batched model give each seed what `fit` gives it alone."""
+import numpy as np, pandas as pd, pytest
+from adaptive_mtl.data import MultiTaskData
+from adaptive_mtl.datasets import make_simulation
+from adaptive_mtl.trainer import ensemble_predict, fit, fit_replicates
+
+SEEDS = [3, 4, 5]
+SIMS = [make_simulation("mixed", n_train=30, seed=s) for s in SEEDS]
+KW = dict(epochs=25, patience=4)
+
+def same(batched, alone, tests, eps=1e-5):
+    for b, a, te in zip(batched, alone, tests):
+        assert b.best_epoch == a.best_epoch and len(b.history) == len(a.history)
+        mb, ma = b.evaluate(te).loc["overall", "mse"], a.evaluate(te).loc["overall", "mse"]
+        assert abs(mb / ma - 1) <= eps, (mb, ma)
+        np.testing.assert_allclose(b.history.train_loss, a.history.train_loss, rtol=1e-5)
+
+@pytest.mark.parametrize("method", ["stl", "hps", "sps"])
+@pytest.mark.parametrize("batch_size, with_val", [(8, True), (1000, False)])
+def test_replicate_equals_fit_alone(method, batch_size, with_val):
+    draws = [(s.train, s.val if with_val else None) for s in SIMS]
+    batched = fit_replicates(method, draws, SEEDS, batch_size=batch_size, **KW)
+    alone = [fit(method, tr, va, seed=sd, batch_size=batch_size, progress=False, **KW) for (tr, va), sd in zip(draws, SEEDS)]
+    same(batched, alone, [s.test for s in SIMS])
+
+def test_unequal_sizes_in_one_full_batch():
+    sims = [make_simulation("related", n_train=n, seed=s) for n, s in ((20, 0), (35, 1))]
+    draws = [(s.train, s.val) for s in sims]
+    batched = fit_replicates("hps", draws, [0, 1], batch_size=1000, **KW)
+    same(batched, [fit("hps", tr, va, seed=s, batch_size=1000, progress=False, **KW) for (tr, va), s in zip(draws, [0, 1])],
+         [s.test for s in sims])
+
+def test_targets_layout():
+    rng = np.random.default_rng(0); X = rng.normal(size=(60, 3)); Y = X @ rng.normal(size=(3, 2)) + rng.normal(size=(60, 2))
+    Y[::7, 1] = np.nan
+    d = MultiTaskData.from_targets(X, pd.DataFrame(Y, columns=["a", "b"]))
+    draws = [d.split(0.2, 0.2, seed=s)[:2] for s in (0, 1)]
+    tests = [d.split(0.2, 0.2, seed=s)[2] for s in (0, 1)]
+    same(fit_replicates("sps", draws, [0, 1], **KW), [fit("sps", tr, va, seed=s, progress=False, **KW) for (tr, va), s in zip(draws, [0, 1])], tests)
+
+def test_ensemble_members_differ_and_average():
+    members = fit_replicates("stl", (SIMS[0].train, SIMS[0].val), seeds=[0, 1, 2], **KW)
+    preds = np.stack([m.predict(SIMS[0].test) for m in members])
+    assert not np.allclose(preds[0], preds[1])
+    np.testing.assert_allclose(ensemble_predict(members, SIMS[0].test), preds.mean(0))
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: fit_replicates("ahps", [(s.train, s.val) for s in SIMS], SEEDS), "fit its seeds one at a time"),
+    (lambda: fit_replicates("asps", [(s.train, s.val) for s in SIMS], SEEDS), "fit its seeds one at a time"),
+    (lambda: fit_replicates("stl", [(s.train, s.val) for s in SIMS[:2]], SEEDS), "2 data draws for 3 seeds"),
+    (lambda: fit_replicates("stl", [(SIMS[0].train, SIMS[0].val), (make_simulation("related", n_train=30).train, None)], [0, 1]),
+     "same tasks, features and layout"),
+    (lambda: fit_replicates("stl", [(make_simulation("mixed", n_train=n, seed=0).train, None) for n in (20, 30)], [0, 1], batch_size=8),
+     "mini-batches need equal sizes"),
+])
+def test_what_cannot_be_batched_is_named(call, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(")): call()
