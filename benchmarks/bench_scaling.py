@@ -1,0 +1,47 @@
+"""Step time and peak memory against the number of tasks K (up to 1024), for STL, HPS and AHPS.
+
+Each K runs in a fresh process: one training step (forward, backward, the method's after-backward, Adam) on a batch of
+B rows per task, hidden (32, 32); time per step is the median over repeats, and peak memory is the process's peak
+resident set (ru_maxrss) above what it held after building the model. Printed side by side for every K in one run,
+with the time per task per step, so the scaling in K reads directly.
+Usage: python benchmarks/bench_scaling.py [--ks 8,32,128,512,1024] [--batch 32] [--threads 1]"""
+import argparse, json, subprocess, sys
+
+CHILD = r'''
+import json, resource, statistics, sys, time, torch
+from adaptive_mtl.methods import get_method
+from adaptive_mtl.trainer import task_losses
+from adaptive_mtl.methods import StepInfo
+name, K, B, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+torch.set_num_threads(threads); torch.manual_seed(0)
+method = get_method(name); model = method.build(10, K, (32, 32)); opt = torch.optim.Adam(model.parameters(), 3e-3, foreach=True)
+method.attach(model, opt)
+x, y, mask = torch.randn(K, B, 10), torch.randn(K, B), torch.ones(K, B, dtype=torch.bool); method.prepare(x, y, mask)
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+def step(i):
+    pred = model(x); losses = task_losses(pred, y, mask); info = StepInfo(i, x, y, mask, pred, losses)
+    loss = losses.sum() + method.penalty(model, info)
+    opt.zero_grad(set_to_none=True); loss.backward(); method.after_backward(model, opt, info); opt.step()
+times = []
+for i in range(60):
+    t = time.perf_counter(); step(i); times.append(time.perf_counter() - t)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps(dict(ms=1e3 * statistics.median(times[10:]), mb=(peak - base) / 1024)))
+'''
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--ks", default="8,32,128,512,1024"); ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_args()
+    print(f"1 step, batch {a.batch} rows per task, hidden (32, 32), p=10, {a.threads} thread(s); peak memory above the built model")
+    print(f"{'K':>5} " + " ".join(f"{m + ' ms':>10} {m + ' us/task':>13} {m + ' MB':>8}" for m in ("stl", "hps", "ahps")))
+    for K in [int(k) for k in a.ks.split(",")]:
+        cells = []
+        for m in ("stl", "hps", "ahps"):
+            r = json.loads(subprocess.run([sys.executable, "-c", CHILD, m, str(K), str(a.batch), str(a.threads)],
+                                          capture_output=True, text=True, check=True).stdout)
+            cells.append(f"{r['ms']:>10.2f} {1e3 * r['ms'] / K:>13.1f} {r['mb']:>8.1f}")
+        print(f"{K:>5} " + " ".join(cells))
+
+if __name__ == "__main__": main()
