@@ -4,14 +4,15 @@
 
 # %% ../nbs/01_datasets.ipynb #d857e46b
 from __future__ import annotations
-import contextlib, io, math
+import contextlib, inspect, io, math
 from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 from .data import MultiTaskData
 
 # %% auto #0
-__all__ = ['SCENARIOS', 'DOCTOR_OUTCOMES', 'DATASETS', 'Simulation', 'make_simulation', 'load_dataset']
+__all__ = ['SCENARIOS', 'DOCTOR_OUTCOMES', 'DATASETS', 'Simulation', 'make_simulation', 'load_dataset', 'Draw', 'Simulated',
+           'RealData', 'setting_table']
 
 # %% ../nbs/01_datasets.ipynb #3563e849
 SCENARIOS = ("related", "unrelated", "mixed", "clustered")
@@ -185,3 +186,72 @@ def load_dataset(name: str,  # 'hsb82', 'exam', 'doctor_aus' or 'grunfeld' (case
     key = str(name).lower().replace("-", "_")
     if key not in DATASETS: raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(DATASETS)}")
     return DATASETS[key]()
+
+# %% ../nbs/01_datasets.ipynb #2a292eb8
+@dataclass
+class Draw:
+    "The data of one setting for one seed."
+    train: MultiTaskData                    # the rows the methods are fitted on
+    val: MultiTaskData | None               # early stopping and validation choices
+    test: MultiTaskData                     # the rows the errors are computed on
+    truth: np.ndarray | None = None         # `[K,K]` ground-truth relatedness, when known
+    standardized: bool = True               # errors on per-task standardised targets (else original units)
+
+_SIM_ARGS = set(inspect.signature(make_simulation).parameters) - {"seed"}
+
+class Simulated:
+    "A simulated setting: `make_simulation(**kwargs, seed=seed)` for every seed; errors on standardised targets."
+    def __init__(self, **kwargs):
+        bad = set(kwargs) - _SIM_ARGS
+        if bad: raise ValueError(f"setting has unknown argument(s) {sorted(bad)}; allowed: {sorted(_SIM_ARGS)}")
+        _clusters(kwargs.get("scenario", "mixed"), 2)                     # an unknown scenario fails here, not in a worker
+        self.kwargs = kwargs
+
+    def draw(self, seed: int) -> Draw:
+        sim = make_simulation(**self.kwargs, seed=seed)
+        return Draw(sim.train, sim.val, sim.test, sim.truth, True)
+
+    @property
+    def name(self) -> str:
+        sc = self.kwargs.get("scenario", "mixed")
+        K = self.kwargs.get("n_tasks") or (6 if sc in ("mixed", "clustered") else 4)
+        return f"{sc}_n{self.kwargs.get('n_train', 200)}_K{K}"
+    def __repr__(self): return f"Simulated({', '.join(f'{k}={v!r}' for k, v in self.kwargs.items())})"
+
+# %% ../nbs/01_datasets.ipynb #0e88b1d5
+class RealData:
+    "Repeated splits of a real data set: seed `s` draws its own test, validation and training rows; errors in original units."
+    def __init__(self, data: MultiTaskData, val: float = 0.2, test: float = 0.2,
+                 n_train: int | None = None, # sample this many training rows (targets layout) from what the test set leaves
+                 n_test: int | None = None,  # with `n_train`: the test set's size (drawn first)
+                 name: str | None = None):
+        if not isinstance(data, MultiTaskData): raise ValueError(f"data must be a MultiTaskData, got {type(data).__name__}")
+        if n_train is not None and (n_test is None or n_train + n_test > len(data)):
+            raise ValueError(f"n_train={n_train} needs n_test, and n_train + n_test <= {len(data)} rows")
+        self.data, self.val, self.test, self.n_train, self.n_test = data, val, test, n_train, n_test
+        self.name = name or data.info.get("name", "data") + ("" if n_train is None else f"_n{n_train}")
+
+    def draw(self, seed: int) -> Draw:
+        if self.n_train is None:
+            train, val, test = self.data.split(val=self.val, test=self.test, seed=seed)
+            return Draw(train, val, test, None, False)
+        rng = np.random.default_rng(seed)
+        perm = rng.permutation(len(self.data))
+        test, pool = self.data.subset(perm[:self.n_test]), perm[self.n_test:]
+        sample = self.data.subset(np.sort(rng.choice(pool, self.n_train, replace=False)))
+        train, val, _ = sample.split(val=self.val, test=0, seed=seed)
+        return Draw(train, val, test, None, False)
+    def __repr__(self): return f"RealData({self.name!r}, val={self.val}, test={self.test}, n_train={self.n_train})"
+
+def setting_table(settings) -> dict:
+    "`name -> setting` from a dict or a list; a plain dict is a `Simulated` setting's keyword arguments."
+    items = list(settings.items()) if isinstance(settings, dict) else [(None, s) for s in settings]
+    out = {}
+    for name, s in items:
+        if isinstance(s, dict): s = Simulated(**s)
+        if not hasattr(s, "draw"): raise ValueError(f"a setting must be Simulated, RealData or a dict of make_simulation arguments, got {s!r}")
+        name = name or s.name
+        if name in out: raise ValueError(f"setting {name!r} appears twice")
+        out[name] = s
+    if not out: raise ValueError("no settings given")
+    return out

@@ -13,82 +13,13 @@ import pandas as pd
 import torch
 from scipy.stats import wilcoxon
 from .data import MultiTaskData, Scaler
-from .datasets import make_simulation, _clusters
+from .datasets import Draw, RealData, Simulated, make_simulation, setting_table
 from .methods import Method, get_method
-from .trainer import fit
+from .trainer import REPLICABLE, fit, fit_replicates
 
 # %% auto #0
-__all__ = ['COLUMNS', 'KEY', 'Draw', 'Simulated', 'RealData', 'setting_table', 'Select', 'Peer', 'method_table', 'run_unit',
-           'append_rows', 'read_results', 'run_study', 'per_seed', 'summarize', 'to_markdown', 'summary_notes']
-
-# %% ../nbs/08_experiment.ipynb #2a292eb8
-@dataclass
-class Draw:
-    "The data of one setting for one seed."
-    train: MultiTaskData                    # the rows the methods are fitted on
-    val: MultiTaskData | None               # early stopping and validation choices
-    test: MultiTaskData                     # the rows the errors are computed on
-    truth: np.ndarray | None = None         # `[K,K]` ground-truth relatedness, when known
-    standardized: bool = True               # errors on per-task standardised targets (else original units)
-
-_SIM_ARGS = set(inspect.signature(make_simulation).parameters) - {"seed"}
-
-class Simulated:
-    "A simulated setting: `make_simulation(**kwargs, seed=seed)` for every seed; errors on standardised targets."
-    def __init__(self, **kwargs):
-        bad = set(kwargs) - _SIM_ARGS
-        if bad: raise ValueError(f"setting has unknown argument(s) {sorted(bad)}; allowed: {sorted(_SIM_ARGS)}")
-        _clusters(kwargs.get("scenario", "mixed"), 2)                     # an unknown scenario fails here, not in a worker
-        self.kwargs = kwargs
-
-    def draw(self, seed: int) -> Draw:
-        sim = make_simulation(**self.kwargs, seed=seed)
-        return Draw(sim.train, sim.val, sim.test, sim.truth, True)
-
-    @property
-    def name(self) -> str:
-        sc = self.kwargs.get("scenario", "mixed")
-        K = self.kwargs.get("n_tasks") or (6 if sc in ("mixed", "clustered") else 4)
-        return f"{sc}_n{self.kwargs.get('n_train', 200)}_K{K}"
-    def __repr__(self): return f"Simulated({', '.join(f'{k}={v!r}' for k, v in self.kwargs.items())})"
-
-# %% ../nbs/08_experiment.ipynb #0e88b1d5
-class RealData:
-    "Repeated splits of a real data set: seed `s` draws its own test, validation and training rows; errors in original units."
-    def __init__(self, data: MultiTaskData, val: float = 0.2, test: float = 0.2,
-                 n_train: int | None = None, # sample this many training rows (targets layout) from what the test set leaves
-                 n_test: int | None = None,  # with `n_train`: the test set's size (drawn first)
-                 name: str | None = None):
-        if not isinstance(data, MultiTaskData): raise ValueError(f"data must be a MultiTaskData, got {type(data).__name__}")
-        if n_train is not None and (n_test is None or n_train + n_test > len(data)):
-            raise ValueError(f"n_train={n_train} needs n_test, and n_train + n_test <= {len(data)} rows")
-        self.data, self.val, self.test, self.n_train, self.n_test = data, val, test, n_train, n_test
-        self.name = name or data.info.get("name", "data") + ("" if n_train is None else f"_n{n_train}")
-
-    def draw(self, seed: int) -> Draw:
-        if self.n_train is None:
-            train, val, test = self.data.split(val=self.val, test=self.test, seed=seed)
-            return Draw(train, val, test, None, False)
-        rng = np.random.default_rng(seed)
-        perm = rng.permutation(len(self.data))
-        test, pool = self.data.subset(perm[:self.n_test]), perm[self.n_test:]
-        sample = self.data.subset(np.sort(rng.choice(pool, self.n_train, replace=False)))
-        train, val, _ = sample.split(val=self.val, test=0, seed=seed)
-        return Draw(train, val, test, None, False)
-    def __repr__(self): return f"RealData({self.name!r}, val={self.val}, test={self.test}, n_train={self.n_train})"
-
-def setting_table(settings) -> dict:
-    "`name -> setting` from a dict or a list; a plain dict is a `Simulated` setting's keyword arguments."
-    items = list(settings.items()) if isinstance(settings, dict) else [(None, s) for s in settings]
-    out = {}
-    for name, s in items:
-        if isinstance(s, dict): s = Simulated(**s)
-        if not hasattr(s, "draw"): raise ValueError(f"a setting must be Simulated, RealData or a dict of make_simulation arguments, got {s!r}")
-        name = name or s.name
-        if name in out: raise ValueError(f"setting {name!r} appears twice")
-        out[name] = s
-    if not out: raise ValueError("no settings given")
-    return out
+__all__ = ['COLUMNS', 'KEY', 'Select', 'Peer', 'method_table', 'run_unit', 'run_units', 'append_rows', 'read_results',
+           'run_study', 'per_seed', 'summarize', 'to_markdown', 'summary_notes']
 
 # %% ../nbs/08_experiment.ipynb #a80f9c1e
 class Select:
@@ -162,6 +93,10 @@ def run_unit(setting: str, spec, label: str, method, seed: int, fit_kwargs: dict
         t0 = time.perf_counter(); res, pred, chosen = _fit(method, draw, seed, dict(fit_kwargs or {}))
         secs = time.perf_counter() - t0
         more = extra(res, draw) if extra is not None else {}
+    return _rows(setting, label, seed, draw, res, pred, chosen, secs, more, method)
+
+def _rows(setting, label, seed, draw, res, pred, chosen, secs, more, method) -> list:
+    "One row per test task of one fit (`res` None for a peer)."
     scaler = res.scaler if res is not None else Scaler.fit(draw.train)
     errors = _task_errors(draw, pred, scaler)
     best = res.history.iloc[res.best_epoch] if res is not None and len(res.history) else pd.Series(dtype=float)
@@ -176,6 +111,24 @@ def run_unit(setting: str, spec, label: str, method, seed: int, fit_kwargs: dict
     related = (draw.truth.sum(1) > 1) if draw.truth is not None else None
     return [dict(common, task=t, related=bool(related[names.index(t)]) if related is not None else np.nan,
                  n_test=n, test_mse=mse, test_r2=r2) for t, n, mse, r2 in errors]
+
+def _batchable(method, fit_kwargs: dict) -> bool:
+    "Whether seeds of `method` can train as one replicate-batched fit (`fit_replicates`) with these `fit` arguments."
+    return (isinstance(method, Method) and method.name in REPLICABLE
+            and set(fit_kwargs) <= set(inspect.signature(fit_replicates).parameters) - {"method", "draws", "seeds"})
+
+def run_units(setting: str, spec, label: str, method, seeds: list, fit_kwargs: dict | None = None, extra=None) -> list:
+    "The rows of several seeds of one (setting, method): one replicate-batched fit where the method allows it, else a fit per seed."
+    fit_kwargs = dict(fit_kwargs or {})
+    if len(seeds) < 2 or not _batchable(method, fit_kwargs):
+        return [row for seed in seeds for row in run_unit(setting, spec, label, method, seed, fit_kwargs, extra)]
+    draws = [spec.draw(seed) for seed in seeds]
+    with _one_thread():
+        t0 = time.perf_counter(); results = fit_replicates(method, [(d.train, d.val) for d in draws], seeds, **fit_kwargs)
+        secs = (time.perf_counter() - t0) / len(seeds)                     # the batch's time, shared by its seeds
+        more = [extra(r, d) if extra is not None else {} for r, d in zip(results, draws)]
+    return [row for seed, d, r, m in zip(seeds, draws, results, more)
+            for row in _rows(setting, label, seed, d, r, r.predict(d.test), "", secs, m, method)]
 
 # %% ../nbs/08_experiment.ipynb #e7b8ea35
 COLUMNS = ["setting", "method", "seed", "task", "related", "n_test", "test_mse", "test_r2", "val_loss", "fit_seconds", "epochs",
@@ -222,7 +175,9 @@ def read_results(path, repair: bool = False) -> pd.DataFrame:
     return _spread_extra(df)
 
 # %% ../nbs/08_experiment.ipynb #9b6379ac
-def _worker(args): return run_unit(*args)
+def _worker(args): return run_units(*args)
+
+def _n_seeds(rows: list) -> int: return len({r["seed"] for r in rows})
 
 def _check_fit_kwargs(fit_kwargs: dict) -> dict:
     bad = set(fit_kwargs) - set(inspect.signature(fit).parameters) | ({"seed", "progress"} & set(fit_kwargs))
@@ -240,6 +195,7 @@ def run_study(methods, # a list of methods/names or a dict `label -> Method | Se
               seeds=None, # explicit seeds instead of `range(n_reps)`
               progress: bool = True, # a progress bar
               extra=None, # `extra(result, draw) -> dict` of extra columns per fit
+              replicates: int = 10, # seeds of one setting x method fitted as one batched model (STL, HPS, SPS); 1: a fit per seed
              ) -> pd.DataFrame:
     "Run every method on every setting for every seed; append each finished fit to `out`; return all results."
     mt, st = method_table(methods), setting_table(settings)
@@ -249,18 +205,24 @@ def run_study(methods, # a list of methods/names or a dict `label -> Method | Se
     out = Path(out)
     if out.exists() and not resume: raise ValueError(f"{out} exists; pass resume=True to continue it or choose another file")
     done = set(map(tuple, read_results(out, repair=True)[KEY].itertuples(index=False))) if out.exists() else set()
-    todo = [(s, st[s], m, mt[m], seed, fit_kwargs, extra) for s in st for seed in seeds for m in mt if (s, m, seed) not in done]
+    if not (isinstance(replicates, int) and replicates >= 1): raise ValueError(f"replicates must be an integer >= 1, got {replicates!r}")
+    todo = []
+    for s in st:
+        for m in mt:
+            left = [seed for seed in seeds if (s, m, seed) not in done]
+            size = replicates if _batchable(mt[m], fit_kwargs) else 1
+            todo += [(s, st[s], m, mt[m], left[i:i + size], fit_kwargs, extra) for i in range(0, len(left), size)]
     from tqdm.auto import tqdm
-    bar = tqdm(total=len(todo), desc="study", disable=not progress or not todo)
+    bar = tqdm(total=sum(len(u[4]) for u in todo), desc="study", disable=not progress or not todo)
     if client is not None:                          # a dask.distributed Client: same units, same rows
         from distributed import as_completed
-        for fut in as_completed(client.map(_worker, todo, pure=False)): append_rows(out, fut.result()); bar.update()
+        for fut in as_completed(client.map(_worker, todo, pure=False)): append_rows(out, rows := fut.result()); bar.update(_n_seeds(rows))
     elif n_jobs == 1:
-        for u in todo: append_rows(out, run_unit(*u)); bar.update()
+        for u in todo: append_rows(out, run_units(*u)); bar.update(len(u[4]))
     else:
         from joblib import Parallel, delayed
         for rows in Parallel(n_jobs=n_jobs, return_as="generator_unordered")(delayed(_worker)(u) for u in todo):
-            append_rows(out, rows); bar.update()
+            append_rows(out, rows); bar.update(_n_seeds(rows))
     bar.close()
     return read_results(out)
 
