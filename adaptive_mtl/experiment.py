@@ -123,6 +123,9 @@ def run_units(setting: str, spec, label: str, method, seeds: list, fit_kwargs: d
     if len(seeds) < 2 or not _batchable(method, fit_kwargs):
         return [row for seed in seeds for row in run_unit(setting, spec, label, method, seed, fit_kwargs, extra)]
     draws = [spec.draw(seed) for seed in seeds]
+    rows = {int(d.train.observed().max()) if d.train.layout == "groups" else len(d.train) for d in draws}
+    if len(rows) > 1 and fit_kwargs.get("batch_size", 32) < max(rows):                # mini-batches of unequal epochs
+        return [row for seed in seeds for row in run_unit(setting, spec, label, method, seed, fit_kwargs, extra)]
     with _one_thread():
         t0 = time.perf_counter(); results = fit_replicates(method, [(d.train, d.val) for d in draws], seeds, **fit_kwargs)
         secs = (time.perf_counter() - t0) / len(seeds)                     # the batch's time, shared by its seeds
