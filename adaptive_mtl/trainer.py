@@ -9,7 +9,6 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
-from torch.func import functional_call, stack_module_state, vmap
 from tqdm.auto import tqdm
 from .checks import is_int, is_real, layer_widths, torch_device
 from .data import DataSchema, MultiTaskData, Scaler, TaskTensors
@@ -18,7 +17,7 @@ from .methods import StepInfo, get_method
 from .fitted import FitResult, load, task_metrics
 
 # %% auto #0
-__all__ = ['REPLICABLE', 'task_losses', 'EarlyStopping', 'TrainingError', 'fit', 'fit_replicates', 'ensemble_predict']
+__all__ = ['task_losses', 'EarlyStopping', 'TrainingError', 'fit']
 
 # %% ../nbs/07_trainer.ipynb #ebd67bed
 def task_losses(pred: torch.Tensor,  # predictions `[K,B]`
@@ -199,131 +198,3 @@ def fit(method="ahps",                     # a `Method` or its name: 'ahps' (the
     result.history, result.best_epoch = pd.DataFrame(history), len(history) - 1 if restored is None else restored
     method.finish(model)
     return result
-
-# %% ../nbs/07_trainer.ipynb #e5c62010
-REPLICABLE = ("STL", "HPS", "SPS")   # methods whose training step is a pure function of the parameters
-
-class _Objective(torch.nn.Module):
-    "One replicate's task losses `[K]` and penalty, as a module whose parameters `functional_call` can swap."
-    def __init__(self, model, method): super().__init__(); self.model, self.method = model, method
-    def forward(self, x, y, mask, step: int = 0):
-        pred = self.model(x); losses = task_losses(pred, y, mask)
-        return losses, self.method.penalty(self.model, StepInfo(step, x, y, mask, pred, losses))
-
-def _pad_rows(t: torch.Tensor, n: int) -> torch.Tensor:
-    "`t [K,n_r,...]` with zero (masked-out) rows appended up to `n` rows."
-    return t if t.shape[1] == n else torch.cat([t, t.new_zeros((t.shape[0], n - t.shape[1], *t.shape[2:]))], 1)
-
-def _stacked(tensors: list, n: int) -> tuple:
-    "Per-replicate `(x [K,n_r,p], y, mask)`, padded to `n` rows and stacked to `[R,K,n,...]`."
-    return tuple(torch.stack([_pad_rows(t[i], n) for t in tensors]) for i in range(3))
-
-def _replicate_batches(tensors: list, batch_size: int, generators: list):
-    "One epoch of stacked batches: each replicate walks its own `TaskTensors.batches` with its own generator."
-    for parts in zip(*(t.batches(batch_size, g) for t, g in zip(tensors, generators))):
-        yield tuple(torch.stack([p[i] for p in parts]) for i in range(3))
-
-# %% ../nbs/07_trainer.ipynb #8f932901
-def _check_replicates(method, draws, seeds) -> list:
-    "Per-replicate `(train, val)`; a named error for what cannot be batched."
-    if get_method(method).name not in REPLICABLE:
-        raise ValueError(f"{get_method(method).name} changes its own state while training; fit its seeds one at a time "
-                         f"with fit() (replicates batch {', '.join(REPLICABLE)})")
-    draws = [draws] * len(seeds) if isinstance(draws, tuple) else list(draws)
-    if not seeds or len(draws) != len(seeds): raise ValueError(f"{len(draws)} data draws for {len(seeds)} seeds: give one per seed")
-    schemas = {repr(DataSchema.of(tr)) for tr, _ in draws}
-    if len(schemas) > 1: raise ValueError("every replicate needs the same tasks, features and layout")
-    if len({v is None for _, v in draws}) > 1: raise ValueError("give a validation split to every replicate or to none")
-    return draws
-
-def _best_of(improved: torch.Tensor, current: dict, best: dict | None) -> dict:
-    "The stacked parameters: `current` where a replicate improved, `best` elsewhere (buffers allocated once)."
-    best = best or {k: v.detach().clone() for k, v in current.items()}
-    for k, v in current.items():
-        best[k].copy_(torch.where(improved.view(-1, *[1] * (v.dim() - 1)), v.detach(), best[k]))
-    return best
-
-# %% ../nbs/07_trainer.ipynb #00f7cd61
-def fit_replicates(method,                # 'stl', 'hps' or 'sps' (or the `Method`)
-                   draws,                 # one `(train, val)` for all seeds (an ensemble), or a list, one per seed
-                   seeds,                 # one seed per replicate: its initialisation and batch order
-                   *,
-                   hidden=(32, 32), epochs: int = 300, lr: float = 3e-3, batch_size: int = 32, weight_decay: float = 0.0,
-                   patience: int = 30, min_epochs: int = 0, device="auto", activation: str = "relu",
-                   target_prior_rows: float = 10,
-                  ) -> list:
-    "Train one replicate per seed as one batched model; a `FitResult` per replicate, each what `fit` gives it alone."
-    draws, seeds = _check_replicates(method, draws, list(seeds)), list(seeds)
-    hidden, dev, R = layer_widths(hidden), torch_device(device), len(seeds)
-    methods = [copy.deepcopy(get_method(method)) for _ in seeds]
-    _checked(methods[0], draws[0][0], draws[0][1], epochs, batch_size, patience, min_epochs, lr, weight_decay, 0.0, "adam")
-    scalers = [Scaler.fit(tr, prior_rows=target_prior_rows) for tr, _ in draws]
-    train = [TaskTensors(tr, s, device=dev) for (tr, _), s in zip(draws, scalers)]
-    val = None if draws[0][1] is None else [TaskTensors(DataSchema.of(tr).align(v), s, device=dev) for (tr, v), s in zip(draws, scalers)]
-    if len({t.n_rows for t in train}) > 1 and batch_size < max(t.n_rows for t in train):
-        raise ValueError(f"replicates have {sorted({t.n_rows for t in train})} rows in their largest task: mini-batches need equal sizes")
-    models = []
-    for seed, m in zip(seeds, methods):
-        torch.manual_seed(seed); models.append(m.build(draws[0][0].n_features, draws[0][0].n_tasks, hidden, activation=activation).to(dev))
-    params, buffers = stack_module_state(models)
-    objective, named = _Objective(copy.deepcopy(models[0]).to("meta"), methods[0]), lambda d: {f"model.{k}": v for k, v in d.items()}
-    step_fn = vmap(lambda p, b, *batch: functional_call(objective, (named(p), named(b)), batch), in_dims=(0, 0, 0, 0, 0, None))
-    opt = torch.optim.Adam(params.values(), lr=lr, weight_decay=weight_decay, foreach=True)
-    gens = [torch.Generator().manual_seed(s) for s in seeds]
-    full = _stacked([t.full() for t in train], max(t.n_rows for t in train)) if batch_size >= max(t.n_rows for t in train) else None
-    vfull = None if val is None else _stacked([t.full() for t in val], max(t.n_rows for t in val))
-    first, state = min_epochs, dict(best=None, best_loss=torch.full((R,), math.inf), best_epoch=torch.full((R,), -1), stopped=torch.zeros(R, dtype=torch.bool))
-    history, step, start = [[] for _ in seeds], 0, time.perf_counter()
-    for epoch in range(epochs):
-        sums, pen, nb = 0, 0, 0
-        for x, y, mask in ([full] if full is not None else _replicate_batches(train, batch_size, gens)):
-            losses, penalty = step_fn(params, buffers, x, y, mask, step)
-            bad = ~(torch.isfinite(losses).all(1) & torch.isfinite(penalty))
-            if bad.any(): raise TrainingError(f"non-finite loss at step {step} (epoch {epoch}) in the replicate(s) of seed "
-                                              f"{[seeds[r] for r in torch.nonzero(bad).flatten().tolist()]}; fit them alone to see more")
-            opt.zero_grad(set_to_none=True); (losses.sum() + penalty.sum()).backward(); opt.step()
-            sums, pen, nb, step = sums + losses.detach(), pen + penalty.detach(), nb + 1, step + 1
-        vl = None if vfull is None else torch.no_grad()(step_fn)(params, buffers, *vfull, step)[0]
-        _record(history, state, epoch, step, sums / nb, pen / nb, vl, params, first, patience, time.perf_counter() - start, draws[0][0].task_names)
-        if state["stopped"].all(): break
-    return _results(methods, models, {**params, **buffers}, state, history, scalers, draws, seeds,
-                    dict(hidden=hidden, epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, patience=patience,
-                         min_epochs=min_epochs, activation=activation, dropout=0.0, optimizer="adam", target_prior_rows=target_prior_rows))
-
-# %% ../nbs/07_trainer.ipynb #880a5d90
-def _record(history, state, epoch, step, train, penalty, val, params, first, patience, seconds, names):
-    "Append each active replicate's history row; update every replicate's best state and stopping."
-    active = ~state["stopped"]
-    for r in torch.nonzero(active).flatten().tolist():
-        row = dict(epoch=epoch, step=step, train_loss=float(train[r].mean()), penalty=float(penalty[r]))
-        row.update({f"train_{k}": float(v) for k, v in zip(names, train[r])})
-        if val is not None: row.update(val_loss=float(val[r].mean()), **{f"val_{k}": float(v) for k, v in zip(names, val[r])})
-        history[r].append({**row, "seconds": seconds})
-    if val is None: return
-    v = val.mean(1)
-    improved = active & (epoch >= first) & (v < state["best_loss"])
-    if improved.any():
-        state["best"] = _best_of(improved, params, state["best"])
-        state["best_loss"] = torch.where(improved, v, state["best_loss"]); state["best_epoch"][improved] = epoch
-    since = epoch - torch.clamp(state["best_epoch"], min=first)
-    state["stopped"] |= active & (epoch >= first) & (since >= patience)
-
-def _results(methods, models, params, state, history, scalers, draws, seeds, config) -> list:
-    "A `FitResult` per replicate: its slice of the best (or, without validation, the last) stacked parameters."
-    out = []
-    for r, (method, model) in enumerate(zip(methods, models)):
-        kept = state["best"] is not None and int(state["best_epoch"][r]) >= 0
-        source = state["best"]
-        model.load_state_dict({k: v[r].detach() for k, v in {**params, **(source if kept else {})}.items()})
-        method.attach(model, None); method.finish(model)
-        h = pd.DataFrame(history[r])
-        out.append(FitResult(model, method, scalers[r], DataSchema.of(draws[r][0]), h, {**config, "seed": seeds[r]},
-                             int(state["best_epoch"][r]) if kept else len(h) - 1))
-    return out
-
-# %% ../nbs/07_trainer.ipynb #37fc67d4
-def ensemble_predict(results: list,       # `FitResult`s of one data set, e.g. from `fit_replicates(method, (train, val), seeds)`
-                     data: MultiTaskData, # rows to predict
-                    ) -> np.ndarray:
-    "The mean of the members' predictions, in original units."
-    return np.mean([r.predict(data) for r in results], axis=0)

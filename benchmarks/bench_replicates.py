@@ -6,7 +6,8 @@ Usage: python benchmarks/bench_replicates.py [--replicates 10] [--rows 200] [--e
 import argparse, time
 import torch
 from adaptive_mtl.datasets import make_simulation
-from adaptive_mtl.trainer import fit, fit_replicates
+from adaptive_mtl.trainer import fit
+from adaptive_mtl.replicates import fit_replicates
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])

@@ -8,7 +8,7 @@ import pytest
 from conftest import ROOT
 
 # notebooks whose page must show at least one figure (the method notebooks' one plot, the landing page's example)
-FIGURE_PAGES = ["index", "01_datasets", "03_similarity", "04_soft", "05_hard", "06_methods", "07_trainer", "10_viz",
+FIGURE_PAGES = ["index", "01_datasets", "03_similarity", "04_soft", "05_hard", "06_methods", "07_trainer", "11_viz",
                 "studies/simulation_study"]
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,8 @@
 import numpy as np, pandas as pd, pytest
 from adaptive_mtl.data import MultiTaskData
 from adaptive_mtl.datasets import make_simulation
-from adaptive_mtl.trainer import ensemble_predict, fit, fit_replicates
+from adaptive_mtl.trainer import fit
+from adaptive_mtl.replicates import ensemble_predict, fit_replicates
 
 SEEDS = [3, 4, 5]
 SIMS = [make_simulation("mixed", n_train=30, seed=s) for s in SEEDS]
