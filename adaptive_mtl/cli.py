@@ -95,10 +95,9 @@ positive_real = _number(float, lambda v: math.isfinite(v) and v > 0, "a positive
 def widths(text, # comma-separated layer widths, e.g. `64,32`
           ) -> tuple:
     "An argparse type: the hidden layer widths as a tuple of positive integers."
-    try: w = tuple(int(h) for h in _cols(text))
-    except ValueError: w = ()
-    if not w or min(w) < 1: raise argparse.ArgumentTypeError(f"must be comma-separated positive integers (layer widths), got {text!r}")
-    return w
+    from adaptive_mtl.checks import layer_widths                        # here, not at import: --help loads no torch
+    try: return layer_widths([int(h) for h in _cols(text)])
+    except ValueError: raise argparse.ArgumentTypeError(f"must be comma-separated positive integers (layer widths), got {text!r}") from None
 
 # %% ../nbs/12_cli.ipynb #75aa6f17
 RESULT_FILES = ("metrics.csv", "history.csv", "model.pt")

@@ -126,8 +126,7 @@ class DataSchema:
         "The columns of `data` in the fitted order, matched by name; missing, unknown or repeated names are errors."
         fitted, given = [str(f) for f in self.feature_names], [str(f) for f in data.feature_names]
         if given == fitted: return list(range(len(given)))
-        repeated = sorted({f for f in given if given.count(f) > 1})
-        if repeated: raise ValueError(f"feature columns {repeated} appear more than once in the data")
+        no_duplicates(given, "feature")
         missing, unknown = [f for f in fitted if f not in given], [f for f in given if f not in fitted]
         if missing or unknown:
             hint = " (data built from an array get the names x0, x1, ...: pass feature_names)" if given == [f"x{j}" for j in range(len(given))] else ""

@@ -157,7 +157,7 @@ def task_folds(tasks,       # the task label of each row (the `tasks=` of `fit`)
     with warnings.catch_warnings():     # a task with fewer rows than folds is missing from some test folds, not from training
         warnings.filterwarnings("ignore", "The least populated class", UserWarning)
         folds = StratifiedKFold(n_splits, shuffle=True, random_state=seed).split(np.zeros((len(codes), 1)), codes)
-        return [(train, test) for train, test in folds]
+        return list(folds)
 
 # %% ../nbs/10_estimator.ipynb #f654818f
 class UnseenTaskError(ValueError):

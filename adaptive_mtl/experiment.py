@@ -16,7 +16,7 @@ from .data import MultiTaskData, Scaler
 from .datasets import Draw, RealData, Simulated, make_simulation, setting_table
 from .methods import Method, get_method
 from .trainer import fit
-from .replicates import REPLICABLE, fit_replicates
+from .replicates import REPLICABLE, fit_replicates, same_epochs
 
 # %% auto #0
 __all__ = ['COLUMNS', 'KEY', 'Select', 'Peer', 'method_table', 'run_unit', 'run_units', 'append_rows', 'read_results',
@@ -87,9 +87,9 @@ def _task_errors(draw: Draw, pred: np.ndarray, scaler: Scaler) -> list:
     return out
 
 # %% ../nbs/09_experiment.ipynb #0dd38ee8
-def run_unit(setting: str, spec, label: str, method, seed: int, fit_kwargs: dict | None = None, extra=None) -> list:
-    "Fit one (setting, method, seed) on one thread and return one row per test task."
-    draw = spec.draw(seed)
+def run_unit(setting: str, spec, label: str, method, seed: int, fit_kwargs: dict | None = None, extra=None, draw=None) -> list:
+    "Fit one (setting, method, seed) on one thread (on `draw`, or the setting's draw for `seed`); one row per test task."
+    draw = spec.draw(seed) if draw is None else draw
     with _one_thread():
         t0 = time.perf_counter(); res, pred, chosen = _fit(method, draw, seed, dict(fit_kwargs or {}))
         secs = time.perf_counter() - t0
@@ -121,12 +121,10 @@ def _batchable(method, fit_kwargs: dict) -> bool:
 def run_units(setting: str, spec, label: str, method, seeds: list, fit_kwargs: dict | None = None, extra=None) -> list:
     "The rows of several seeds of one (setting, method): one replicate-batched fit where the method allows it, else a fit per seed."
     fit_kwargs = dict(fit_kwargs or {})
-    if len(seeds) < 2 or not _batchable(method, fit_kwargs):
-        return [row for seed in seeds for row in run_unit(setting, spec, label, method, seed, fit_kwargs, extra)]
-    draws = [spec.draw(seed) for seed in seeds]
-    rows = {int(d.train.observed().max()) if d.train.layout == "groups" else len(d.train) for d in draws}
-    if len(rows) > 1 and fit_kwargs.get("batch_size", 32) < max(rows):                # mini-batches of unequal epochs
-        return [row for seed in seeds for row in run_unit(setting, spec, label, method, seed, fit_kwargs, extra)]
+    draws = [spec.draw(seed) for seed in seeds] if len(seeds) > 1 and _batchable(method, fit_kwargs) else [None] * len(seeds)
+    batch_size = fit_kwargs.get("batch_size", inspect.signature(fit_replicates).parameters["batch_size"].default)
+    if draws[0] is None or not same_epochs([d.train for d in draws], batch_size):      # seed by seed, on the draws made
+        return [row for seed, d in zip(seeds, draws) for row in run_unit(setting, spec, label, method, seed, fit_kwargs, extra, d)]
     with _one_thread():
         t0 = time.perf_counter(); results = fit_replicates(method, [(d.train, d.val) for d in draws], seeds, **fit_kwargs)
         secs = (time.perf_counter() - t0) / len(seeds)                     # the batch's time, shared by its seeds

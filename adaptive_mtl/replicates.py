@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_replicates.ipynb #741d0594
 from __future__ import annotations
-import copy, math, time
+import copy, time
 import numpy as np
 import pandas as pd
 import torch
@@ -13,10 +13,10 @@ from .checks import layer_widths, torch_device
 from .data import DataSchema, MultiTaskData, Scaler, TaskTensors
 from .methods import StepInfo, get_method
 from .fitted import FitResult
-from .trainer import TrainingError, _checked, task_losses
+from .trainer import EarlyStopping, TrainingError, _checked, loss_columns, task_losses
 
 # %% auto #0
-__all__ = ['REPLICABLE', 'fit_replicates', 'ensemble_predict']
+__all__ = ['REPLICABLE', 'same_epochs', 'fit_replicates', 'ensemble_predict']
 
 # %% ../nbs/08_replicates.ipynb #e5c62010
 REPLICABLE = ("STL", "HPS", "SPS")   # methods whose training step is a pure function of the parameters
@@ -54,6 +54,13 @@ def _check_replicates(method, draws, seeds) -> list:
     if len({v is None for _, v in draws}) > 1: raise ValueError("give a validation split to every replicate or to none")
     return draws
 
+def same_epochs(trains: list,         # the replicates' training splits
+                batch_size: int = 32, # rows per task in a batch
+               ) -> bool:
+    "Whether replicates walk their batches in lockstep: equally large largest tasks, or one full batch each."
+    rows = {int(d.observed().max()) if d.layout == "groups" else len(d) for d in trains}
+    return len(rows) == 1 or batch_size >= max(rows)
+
 def _best_of(improved: torch.Tensor, current: dict, best: dict | None) -> dict:
     "The stacked parameters: `current` where a replicate improved, `best` elsewhere (buffers allocated once)."
     best = best or {k: v.detach().clone() for k, v in current.items()}
@@ -81,12 +88,14 @@ def fit_replicates(method,                # 'stl', 'hps' or 'sps' (or the `Metho
     draws, seeds = _check_replicates(method, draws, list(seeds)), list(seeds)
     hidden, dev, R = layer_widths(hidden), torch_device(device), len(seeds)
     methods = [copy.deepcopy(get_method(method)) for _ in seeds]
-    _checked(methods[0], draws[0][0], draws[0][1], epochs, batch_size, patience, min_epochs, lr, weight_decay, 0.0, "adam")
+    _checked(methods[0], draws[0][0], draws[0][1], epochs, batch_size, patience, min_epochs, lr, weight_decay, 0.0, "adam",
+             target_prior_rows)
     scalers = [Scaler.fit(tr, prior_rows=target_prior_rows) for tr, _ in draws]
     train = [TaskTensors(tr, s, device=dev) for (tr, _), s in zip(draws, scalers)]
     val = None if draws[0][1] is None else [TaskTensors(DataSchema.of(tr).align(v), s, device=dev) for (tr, v), s in zip(draws, scalers)]
-    if len({t.n_rows for t in train}) > 1 and batch_size < max(t.n_rows for t in train):
-        raise ValueError(f"replicates have {sorted({t.n_rows for t in train})} rows in their largest task: mini-batches need equal sizes")
+    sizes = sorted({t.n_rows for t in train})
+    if not same_epochs([tr for tr, _ in draws], batch_size):
+        raise ValueError(f"replicates have {sizes} rows in their largest task: mini-batches need equal sizes")
     models = []
     for seed, m in zip(seeds, methods):
         torch.manual_seed(seed); models.append(m.build(draws[0][0].n_features, draws[0][0].n_tasks, hidden, activation=activation).to(dev))
@@ -95,9 +104,9 @@ def fit_replicates(method,                # 'stl', 'hps' or 'sps' (or the `Metho
     step_fn = vmap(lambda p, b, *batch: functional_call(objective, (named(p), named(b)), batch), in_dims=(0, 0, 0, 0, 0, None))
     opt = torch.optim.Adam(params.values(), lr=lr, weight_decay=weight_decay, foreach=True)
     gens = [torch.Generator().manual_seed(s) for s in seeds]
-    full = _stacked([t.full() for t in train], max(t.n_rows for t in train)) if batch_size >= max(t.n_rows for t in train) else None
+    full = _stacked([t.full() for t in train], sizes[-1]) if batch_size >= sizes[-1] else None
     vfull = None if val is None else _stacked([t.full() for t in val], max(t.n_rows for t in val))
-    first, state = min_epochs, dict(best=None, best_loss=torch.full((R,), math.inf), best_epoch=torch.full((R,), -1), stopped=torch.zeros(R, dtype=torch.bool))
+    state = dict(best=None, stoppers=[EarlyStopping(patience, min_epochs) for _ in seeds], stopped=torch.zeros(R, dtype=torch.bool))
     history, step, start = [[] for _ in seeds], 0, time.perf_counter()
     for epoch in range(epochs):
         sums, pen, nb = 0, 0, 0
@@ -109,41 +118,37 @@ def fit_replicates(method,                # 'stl', 'hps' or 'sps' (or the `Metho
             opt.zero_grad(set_to_none=True); (losses.sum() + penalty.sum()).backward(); opt.step()
             sums, pen, nb, step = sums + losses.detach(), pen + penalty.detach(), nb + 1, step + 1
         vl = None if vfull is None else torch.no_grad()(step_fn)(params, buffers, *vfull, step)[0]
-        _record(history, state, epoch, step, sums / nb, pen / nb, vl, params, first, patience, time.perf_counter() - start, draws[0][0].task_names)
+        _record(history, state, epoch, step, sums / nb, pen / nb, vl, params, time.perf_counter() - start, draws[0][0].task_names)
         if state["stopped"].all(): break
     return _results(methods, models, {**params, **buffers}, state, history, scalers, draws, seeds,
                     dict(hidden=hidden, epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, patience=patience,
                          min_epochs=min_epochs, activation=activation, dropout=0.0, optimizer="adam", target_prior_rows=target_prior_rows))
 
 # %% ../nbs/08_replicates.ipynb #880a5d90
-def _record(history, state, epoch, step, train, penalty, val, params, first, patience, seconds, names):
-    "Append each active replicate's history row; update every replicate's best state and stopping."
-    active = ~state["stopped"]
-    for r in torch.nonzero(active).flatten().tolist():
-        row = dict(epoch=epoch, step=step, train_loss=float(train[r].mean()), penalty=float(penalty[r]))
-        row.update({f"train_{k}": float(v) for k, v in zip(names, train[r])})
-        if val is not None: row.update(val_loss=float(val[r].mean()), **{f"val_{k}": float(v) for k, v in zip(names, val[r])})
-        history[r].append({**row, "seconds": seconds})
+def _record(history, state, epoch, step, train, penalty, val, params, seconds, names):
+    "Append each active replicate's history row; its `EarlyStopping` decides whether it improved or stops."
+    active = (~state["stopped"]).tolist()
+    for r in (r for r, a in enumerate(active) if a):
+        losses = loss_columns("train", train[r], names)
+        row = dict(epoch=epoch, step=step, train_loss=losses.pop("train_loss"), penalty=float(penalty[r]), **losses)
+        history[r].append({**row, **(loss_columns("val", val[r], names) if val is not None else {}), "seconds": seconds})
     if val is None: return
-    v = val.mean(1)
-    improved = active & (epoch >= first) & (v < state["best_loss"])
-    if improved.any():
-        state["best"] = _best_of(improved, params, state["best"])
-        state["best_loss"] = torch.where(improved, v, state["best_loss"]); state["best_epoch"][improved] = epoch
-    since = epoch - torch.clamp(state["best_epoch"], min=first)
-    state["stopped"] |= active & (epoch >= first) & (since >= patience)
+    flags = [s.record(epoch, h[-1]["val_loss"]) if a else (False, True) for s, h, a in zip(state["stoppers"], history, active)]
+    improved = torch.tensor([f[0] for f in flags])
+    if improved.any(): state["best"] = _best_of(improved, params, state["best"])
+    state["stopped"] |= torch.tensor([f[1] for f in flags])
 
 def _results(methods, models, params, state, history, scalers, draws, seeds, config) -> list:
     "A `FitResult` per replicate: its slice of the best (or, without validation, the last) stacked parameters."
     out = []
     for r, (method, model) in enumerate(zip(methods, models)):
-        kept = state["best"] is not None and int(state["best_epoch"][r]) >= 0
-        source = state["best"]
-        model.load_state_dict({k: v[r].detach() for k, v in {**params, **(source if kept else {})}.items()})
+        best_epoch = state["stoppers"][r].best_epoch
+        kept = best_epoch >= 0                                              # else: the last parameters (no validation)
+        model.load_state_dict({k: v[r].detach() for k, v in ({**params, **state["best"]} if kept else params).items()})
         method.attach(model, None); method.finish(model)
         h = pd.DataFrame(history[r])
         out.append(FitResult(model, method, scalers[r], DataSchema.of(draws[r][0]), h, {**config, "seed": seeds[r]},
-                             int(state["best_epoch"][r]) if kept else len(h) - 1))
+                             best_epoch if kept else len(h) - 1))
     return out
 
 # %% ../nbs/08_replicates.ipynb #37fc67d4

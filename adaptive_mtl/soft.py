@@ -281,14 +281,12 @@ class AdaptiveSoftPenalty:
     @torch.no_grad()
     def after_backward(self, model, info) -> None:
         "Read the gradients (the sign rule every step, a gradient similarity every `update_every` steps) and update the masks."
-        has_grads = all(p.grad is not None for p in self.params)
-        if self.rule.needs_conflicts and has_grads:
-            task_grads, directions = self.coupling.pull()
-            self.rule.observe([g * d < 0 for g, d in zip(task_grads, directions)])
+        has_grads, reads_gradients = all(p.grad is not None for p in self.params), self.source.reads == "gradients"
+        measure = reads_gradients and not self.tracker.frozen and info.step % self.update_every == 0
+        if has_grads and (self.rule.needs_conflicts or measure): task_grads, directions = self.coupling.pull()   # once a step
+        if self.rule.needs_conflicts and has_grads: self.rule.observe([g * d < 0 for g, d in zip(task_grads, directions)])
         if info.step % self.update_every: return
-        reads_gradients = self.source.reads == "gradients"
-        if reads_gradients and not self.tracker.frozen and has_grads:
-            self.tracker.update(self.source.measure(model, self.coupling.pull()[0], info))
+        if measure and has_grads: self.tracker.update(self.source.measure(model, task_grads, info))
         mean_similarity = self.lam_star / self.lam0 if self.lam0 > 0 else torch.ones(len(self.masks[0]))
         changed = self.rule.remove(info.step, self.masks, self.coupling.deviations, mean_similarity)
         if changed or reads_gradients: self._refresh(masks_changed=changed)

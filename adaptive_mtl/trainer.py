@@ -17,7 +17,7 @@ from .methods import StepInfo, get_method
 from .fitted import FitResult, load, task_metrics
 
 # %% auto #0
-__all__ = ['task_losses', 'EarlyStopping', 'TrainingError', 'fit']
+__all__ = ['task_losses', 'EarlyStopping', 'TrainingError', 'loss_columns', 'fit']
 
 # %% ../nbs/07_trainer.ipynb #ebd67bed
 def task_losses(pred: torch.Tensor,  # predictions `[K,B]`
@@ -46,12 +46,17 @@ class EarlyStopping:
     best_state: tuple | None = None  # `(model state, method state)` of that epoch
     last_state: tuple | None = None  # `(epoch, model state, method state)` of the last finite weights, until an epoch is kept
 
+    def record(self, epoch: int, val_loss: float) -> tuple:
+        "`(improved, stop)`: whether `epoch` is now the best kept epoch, and whether training should stop."
+        improved = epoch >= self.first_epoch and val_loss < self.best_loss
+        if improved: self.best_loss, self.best_epoch = val_loss, epoch
+        return improved, epoch >= self.first_epoch and epoch - max(self.best_epoch, self.first_epoch) >= self.patience
+
     def update(self, epoch: int, val_loss: float, model, method) -> bool:
-        "Record `epoch`'s validation loss (saving the state when it is the best kept one); `True` when training should stop."
-        if epoch >= self.first_epoch and val_loss < self.best_loss:
-            self.best_loss, self.best_epoch = val_loss, epoch
-            self.best_state = (_copy_state(model, self.best_state and self.best_state[0]), copy.deepcopy(method.state_dict()))
-        return epoch >= self.first_epoch and epoch - max(self.best_epoch, self.first_epoch) >= self.patience
+        "`record` `epoch`'s validation loss, saving the state when it is the best kept one; `True` when training should stop."
+        improved, stop = self.record(epoch, val_loss)
+        if improved: self.best_state = (_copy_state(model, self.best_state and self.best_state[0]), copy.deepcopy(method.state_dict()))
+        return stop
 
     def keep_finite(self, epoch: int, model, method):
         "Save the state after `epoch` (-1: the initial weights) as the fallback when no epoch is kept yet and the weights are finite."
@@ -101,20 +106,24 @@ def _train_epoch(result: FitResult,  # the fit in progress: model, method, task 
         method.after_backward(model, optimizer, info)
         optimizer.step()
         loss_sums += losses.detach(); penalty_sum += penalty.detach(); n_batches += 1; step += 1
-    row = dict(epoch=epoch, step=step, train_loss=float(loss_sums.mean()) / n_batches, penalty=float(penalty_sum) / n_batches)
-    row.update({f"train_{n}": v for n, v in zip(result.task_names, (loss_sums / n_batches).tolist())})
-    return row, step
+    losses = loss_columns("train", loss_sums / n_batches, result.task_names)
+    return dict(epoch=epoch, step=step, train_loss=losses.pop("train_loss"), penalty=float(penalty_sum) / n_batches, **losses), step
+
+def loss_columns(split: str, losses: torch.Tensor, names: list) -> dict:
+    "History columns of one split's per-task losses `[K]`: `{split}_loss` (their mean) and `{split}_{task}`."
+    return {f"{split}_loss": float(losses.mean()), **{f"{split}_{n}": v for n, v in zip(names, losses.tolist())}}
 
 @torch.no_grad()
 def _validation_row(model: MultiTaskMLP, tensors: TaskTensors, names: list) -> dict:
     "Mean and per-task loss on all validation rows, in eval mode."
     model.eval(); x, y, mask = tensors.full(); losses = task_losses(model(x), y, mask); model.train()
-    return {"val_loss": float(losses.mean()), **{f"val_{n}": v for n, v in zip(names, losses.tolist())}}
+    return loss_columns("val", losses, names)
 
 # %% ../nbs/07_trainer.ipynb #124e4473
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
-def _checked(method, train, val, epochs, batch_size, patience, min_epochs, lr, weight_decay, dropout, optimizer) -> tuple:
+def _checked(method, train, val, epochs, batch_size, patience, min_epochs, lr, weight_decay, dropout, optimizer,
+             target_prior_rows=10) -> tuple:
     "Validate the arguments of `fit`; `(a private copy of the method, val aligned to train's tasks)`."
     if not isinstance(train, MultiTaskData): raise ValueError(f"train must be a MultiTaskData, got {type(train).__name__}")
     if not isinstance(val, (MultiTaskData, type(None))): raise ValueError(f"val must be a MultiTaskData or None, got {type(val).__name__}")
@@ -124,6 +133,8 @@ def _checked(method, train, val, epochs, batch_size, patience, min_epochs, lr, w
     if not (is_real(weight_decay) and weight_decay >= 0): raise ValueError(f"weight_decay must be >= 0 and finite, got {weight_decay!r}")
     if not (is_real(dropout) and 0 <= dropout < 1): raise ValueError(f"dropout must be in [0, 1), got {dropout!r}")
     if optimizer not in _OPTIMIZERS: raise ValueError(f"unknown optimizer {optimizer!r}; choose one of {tuple(_OPTIMIZERS)}")
+    if not (is_real(target_prior_rows) and target_prior_rows >= 0):
+        raise ValueError(f"target_prior_rows must be a number >= 0, got {target_prior_rows!r}")
     method = copy.deepcopy(get_method(method))
     if val is not None:
         if val.layout != train.layout: raise ValueError(f"val layout {val.layout!r} differs from train layout {train.layout!r}")
@@ -176,14 +187,13 @@ def fit(method="ahps",                     # a `Method` or its name: 'ahps' (the
         target_prior_rows: float = 10,     # groups layout: pulls each task's target scale towards the pooled one (`Scaler.fit`)
        ) -> FitResult:
     "Train `method` on `train`, early-stopping on `val`; returns a `FitResult`. A non-finite loss raises `TrainingError`, whose `.result` keeps the best weights seen."
-    method, val = _checked(method, train, val, epochs, batch_size, patience, min_epochs, lr, weight_decay, dropout, optimizer)
+    method, val = _checked(method, train, val, epochs, batch_size, patience, min_epochs, lr, weight_decay, dropout, optimizer,
+                          target_prior_rows)
     hidden, dev = layer_widths(hidden), torch_device(device)
     config = dict(hidden=hidden, epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, patience=patience,
                   min_epochs=min_epochs, seed=seed, activation=activation, dropout=dropout, optimizer=optimizer,
                   target_prior_rows=target_prior_rows)
     torch.manual_seed(seed); generator = torch.Generator().manual_seed(seed)
-    if not (is_real(target_prior_rows) and target_prior_rows >= 0):
-        raise ValueError(f"target_prior_rows must be a number >= 0, got {target_prior_rows!r}")
     scaler = Scaler.fit(train, prior_rows=target_prior_rows)
     train_tensors = TaskTensors(train, scaler, device=dev)
     val_tensors = TaskTensors(val, scaler, device=dev) if val is not None else None

@@ -56,7 +56,7 @@ def paired_intervals(diffs: pd.DataFrame,  # a `paired_differences` frame
     "Per setting × method: the mean paired difference, its Student-t interval `[lo, hi]` and the number of seeds."
     ci = diffs.groupby(["setting", "method"], sort=False).diff_pct.agg(mean="mean", sd="std", n="size").reset_index()
     half = student_t.ppf((1 + level) / 2, ci.n - 1) * ci.sd / np.sqrt(ci.n)       # NaN for a single seed
-    return ci.assign(lo=ci["mean"] - half, hi=ci["mean"] + half, excludes_0=(ci["mean"] - half > 0) | (ci["mean"] + half < 0))
+    return ci.assign(lo=ci["mean"] - half, hi=ci["mean"] + half).assign(excludes_0=lambda t: (t.lo > 0) | (t.hi < 0))
 
 # %% ../nbs/11_viz.ipynb #5bb3cfe3
 def plot_paired_differences(results: pd.DataFrame,  # per-task rows of `run_study`
