@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import torch
 from fastcore.basics import patch
-from .layers import MultiTaskMLP, SplittableLinear
+from .layers import MultiTaskMLP, SplittableLinear, tie
 
 # %% auto #0
 __all__ = ['STATISTICS', 'SUPPORTED_OPTIMIZERS', 'row_grads', 'reference_row_grads', 'ConflictStatistic', 'SignStatistic',
@@ -42,13 +42,14 @@ def reference_row_grads(model: MultiTaskMLP, # a `MultiTaskMLP(sharing="adaptive
 class ConflictStatistic:
     "One value per shared node from every task's gradient on the node's row, and which nodes conflict."
     name = ""
-    def start(self, n_tasks: int, n_nodes: int, n_dims: int, device=None) -> None:
+    def start(self, n_tasks: int, n_nodes: int, n_dims: int, device=None,
+              replicates: int | None = None) -> None: # with a number: state for that many independent replicates
         "Reset the state (if any) for `n_nodes` nodes whose rows have `n_dims` entries."
 
     def __call__(self,
-                 gradients: torch.Tensor, # this step's row gradients `[K, nodes, d]`
+                 gradients: torch.Tensor, # this step's row gradients `[K, nodes, d]` (or `[R, K, nodes, d]`)
                  step: int = 0, # steps observed before this one
-                ) -> torch.Tensor: # one value per node
+                ) -> torch.Tensor: # one value per node `[nodes]` (or `[R, nodes]`)
         "The statistic of every node at this step."
         raise NotImplementedError
 
@@ -71,7 +72,7 @@ def _cosine(a, b, eps=1e-12):
 class SignStatistic(ConflictStatistic):
     "The papers' rule: $\\min_k \\cos(g_{k,j}, G_j)$; a node conflicts when some task's gradient opposes the joint one (value < 0)."
     name = "sign"
-    def __call__(self, gradients, step=0): return _cosine(gradients, gradients.sum(0)).min(0).values
+    def __call__(self, gradients, step=0): return _cosine(gradients, gradients.sum(-3, keepdim=True)).min(-2).values
     def conflicts(self, value): return value < 0
     def strength(self, value): return -value
 
@@ -81,9 +82,9 @@ class CosineStatistic(ConflictStatistic):
     def __init__(self, tau: float = 0.2): self.tau = tau  # conflict threshold: two tasks' gradients at cosine < -tau
     def __call__(self, gradients, step=0):
         unit = gradients / gradients.norm(dim=-1, keepdim=True).clamp(min=1e-12)
-        cosines = torch.einsum("knd,lnd->nkl", unit, unit)
-        same_task = torch.eye(gradients.shape[0], dtype=torch.bool, device=gradients.device)
-        return cosines.masked_fill(same_task, float("inf")).amin((1, 2))
+        cosines = torch.einsum("...knd,...lnd->...nkl", unit, unit)
+        same_task = torch.eye(gradients.shape[-3], dtype=torch.bool, device=gradients.device)
+        return cosines.masked_fill(same_task, float("inf")).amin((-2, -1))
     def conflicts(self, value): return value < -self.tau
     def strength(self, value): return -value
     def __repr__(self): return f"CosineStatistic(tau={self.tau})"
@@ -91,7 +92,7 @@ class CosineStatistic(ConflictStatistic):
 class AlwaysStatistic(ConflictStatistic):
     "The control: every node conflicts at every step."
     name = "always"
-    def __call__(self, gradients, step=0): return torch.ones(gradients.shape[1], device=gradients.device)
+    def __call__(self, gradients, step=0): return gradients.new_ones(gradients.shape[:-3] + gradients.shape[-2:-1])
     def conflicts(self, value): return value > 0
 
 # %% ../nbs/05_hard.ipynb #18fb0607
@@ -103,22 +104,23 @@ class SnrStatistic(ConflictStatistic):
                  beta: float = 0.9): # rate of the moving averages of the gradients and of their squared norms
         self.tau, self.beta = tau, beta
 
-    def start(self, n_tasks, n_nodes, n_dims, device=None):
-        self.gradient_average = torch.zeros(n_tasks, n_nodes, n_dims, device=device)     # m
-        self.squared_norm_average = torch.zeros(n_tasks, n_nodes, device=device)          # s
+    def start(self, n_tasks, n_nodes, n_dims, device=None, replicates=None):
+        lead = () if replicates is None else (replicates,)
+        self.gradient_average = torch.zeros(*lead, n_tasks, n_nodes, n_dims, device=device)     # m
+        self.squared_norm_average = torch.zeros(*lead, n_tasks, n_nodes, device=device)          # s
 
     def __call__(self, gradients, step=0):
         beta, average = self.beta, self.gradient_average
         average.lerp_(gradients, 1 - beta)
         self.squared_norm_average.lerp_(torch.linalg.vecdot(gradients, gradients), 1 - beta)
-        if step + 1 < 2: return torch.zeros(average.shape[1], device=average.device)
+        if step + 1 < 2: return average.new_zeros(average.shape[:-3] + average.shape[-2:-1])
         decay = beta ** (step + 1)
         noise_ratio = (1 - beta) * (1 + decay) / ((1 + beta) * (1 - decay))               # c_t: rho under pure noise
         squared_norm = torch.linalg.vecdot(average, average)
-        opposed = torch.linalg.vecdot(average, average.sum(0)) < squared_norm            # <m_k, M - m_k> < 0
+        opposed = torch.linalg.vecdot(average, average.sum(-3, keepdim=True)) < squared_norm    # <m_k, M - m_k> < 0
         share = (squared_norm.div_(self.squared_norm_average.clamp(min=1e-30)).mul_(1 / ((1 - decay) * (1 - noise_ratio)))
                  .sub_(noise_ratio / (1 - noise_ratio)).clamp_(0, 1))                     # q = (rho - c_t) / (1 - c_t)
-        return share.mul_(opposed).mean(0)
+        return share.mul_(opposed).mean(-2)
 
     def conflicts(self, value): return value > self.tau
 
@@ -176,7 +178,12 @@ class NodeController:
         self.statistic = make_statistic(statistic, float(tau), beta)
         self.warmup, self.sign_threshold, self.window = int(warmup), int(sign_threshold), window
         self.max_split_fraction, self.layers = max_split_fraction, layers
-        self.events, self.layer_indices = [], []
+        self._events, self.layer_indices, self.stacked = [[]], [], None
+
+    @property
+    def events(self) -> list:
+        "The split events so far (with replicates: one list per replicate)."
+        return self._events[0] if self.stacked is None else self._events
 
 # %% ../nbs/05_hard.ipynb #7f151df6
 @patch
@@ -184,71 +191,120 @@ def attach(self: NodeController,
            model: MultiTaskMLP, # a `MultiTaskMLP(sharing="adaptive")`
            optimizer=None): # the optimizer that will train it (its update must be elementwise)
     "Reset the state for `model` and make its adapted trunk layers leave per-task gradients after each backward pass."
+    trunk = _adaptive_trunk(model); check_optimizer(optimizer)
+    self._bind(trunk, None)
+
+@patch
+def attach_replicates(self: NodeController,
+                      model: MultiTaskMLP, # the network all replicates share the shape of (its layers' `track` is set here)
+                      stacked: list, # per trunk layer `(weight [R,K,out,in], bias [R,K,out], split_mask [R,out])`
+                      optimizer=None): # the optimizer over the stacked weights (its update must be elementwise)
+    "Reset the state for R replicates of `model` whose weights and split masks are stacked along a leading axis."
+    trunk = _adaptive_trunk(model); check_optimizer(optimizer)
+    if len(stacked) != len(trunk): raise ValueError(f"need (weight, bias, split_mask) for each of the {len(trunk)} trunk layers")
+    self._bind(trunk, [tuple(t) for t in stacked])
+
+def _adaptive_trunk(model) -> list:
     trunk = model.trunk_layers()
     if not all(isinstance(l, SplittableLinear) for l in trunk):
         raise ValueError("AHPS needs a MultiTaskMLP(sharing='adaptive') whose trunk layers are SplittableLinear")
+    return trunk
+
+@patch
+def _bind(self: NodeController, trunk, stacked):
+    "The state for `trunk`'s adapted layers: one replicate (`stacked=None`: the layers' own tensors) or the stacked ones."
     indices = list(range(len(trunk))) if self.layers is None else [int(i) for i in self.layers]
     if not indices or any(not 0 <= i < len(trunk) for i in indices): raise ValueError(f"layers {indices} must name trunk layers in [0, {len(trunk)})")
-    check_optimizer(optimizer)
-    self.layer_indices, self.tracked_layers = indices, [trunk[i] for i in indices]
-    self.step, self.events, self.active = 0, [], True
+    self.layer_indices, self.tracked_layers, self.trunk, self.stacked = indices, [trunk[i] for i in indices], trunk, stacked
+    R = 1 if stacked is None else stacked[0][2].shape[0]
+    self.step, self.active, self._events = 0, True, [[] for _ in range(R)]
     self.node_offsets = [0]                                           # layer i's nodes: node_offsets[i]:node_offsets[i+1]
     for layer in self.tracked_layers: self.node_offsets.append(self.node_offsets[-1] + layer.out_features)
     n_tasks, n_nodes, device = trunk[0].n_tasks, self.node_offsets[-1], trunk[0].weight.device
+    if stacked is not None: device = stacked[0][0].device
     n_dims = max(layer.in_features for layer in self.tracked_layers) + 1
-    self.gradients = torch.zeros(n_tasks, n_nodes, n_dims, device=device)
-    self.statistic.start(n_tasks, n_nodes, n_dims, device)
-    self.run_length = torch.zeros(n_nodes, dtype=torch.long, device=device)
-    self._conflict_count, self._shared_node_steps = torch.zeros(n_nodes, device=device), 0
-    self._gradient_views = [(self.gradients[:, a:b, :layer.in_features], self.gradients[:, a:b, layer.in_features])
+    self.gradients = torch.zeros(R, n_tasks, n_nodes, n_dims, device=device)
+    self.statistic.start(n_tasks, n_nodes, n_dims, device, replicates=R)
+    self._run = torch.zeros(R, n_nodes, dtype=torch.long, device=device)
+    self.run_length = self._run if stacked is not None else self._run[0]      # one network: `[nodes]`
+    self._conflict_count, self._shared_node_steps = torch.zeros(R, n_nodes, device=device), torch.zeros(R, dtype=torch.long, device=device)
+    self._gradient_views = [(self.gradients[..., a:b, :layer.in_features], self.gradients[..., a:b, layer.in_features])
                             for layer, a, b in zip(self.tracked_layers, self.node_offsets, self.node_offsets[1:])]
     self._sync()
-    for i, layer in enumerate(trunk): layer.track = i in indices
+    for i, layer in enumerate(trunk): layer.track = i in indices or stacked is not None   # replicates: the controller ties every layer
+
+@patch
+def _masks(self: NodeController, tracked: bool = True) -> list:
+    "The split masks `[R, out]` of the tracked (or all) trunk layers."
+    if self.stacked is not None: return [self.stacked[i][2] for i in (self.layer_indices if tracked else range(len(self.trunk)))]
+    return [layer.split_mask[None] for layer in (self.tracked_layers if tracked else self.trunk)]
 
 @patch
 def _sync(self: NodeController):
-    "Refresh the cached shared-node mask from the layers' split masks."
-    self._shared = ~torch.cat([layer.split_mask for layer in self.tracked_layers])
-    self._n_shared, self._n_split = int(self._shared.sum()), sum(layer.n_split for layer in self.tracked_layers)
+    "Refresh the cached shared-node mask `[R, nodes]` from the split masks."
+    self._shared = ~torch.cat(self._masks(), -1)
+    self._n_shared, self._n_split = self._shared.sum(-1), sum(layer.n_split for layer in self.tracked_layers)
 
 # %% ../nbs/05_hard.ipynb #44d29089
 @patch
 def update(self: NodeController,
-           model: MultiTaskMLP, # the attached network, after `backward()`
+           model: MultiTaskMLP | None = None, # the attached network, after `backward()` (the controller holds it already)
            optimizer=None, # its optimizer (not stepped yet)
-          ) -> list: # this step's split events
+          ) -> list: # this step's split events (with replicates: one list per replicate)
     "Read the row gradients, update the statistic and the run lengths, and split the nodes that qualify."
+    if self.stacked is not None: self._tie_rest()
     if not self.active: return []
     with torch.no_grad():
-        if sum(layer.n_split for layer in self.tracked_layers) != self._n_split: self._sync()   # a split made outside the controller
-        for layer, (weight_rows, bias_rows) in zip(self.tracked_layers, self._gradient_views):
-            if layer.weight.grad is None: row_grads(layer)                  # raises: no tracked backward pass yet
-            weight_rows.copy_(layer.weight.grad); bias_rows.copy_(layer.bias.grad)
-            layer.tie_grads()                                               # the tie the layer left to us (pre-split mask)
-        value = self.statistic(self.gradients, self.step)
+        if self.stacked is None and sum(layer.n_split for layer in self.tracked_layers) != self._n_split: self._sync()   # a split made outside
+        for (weight_grad, bias_grad), mask, (weight_rows, bias_rows) in zip(self._grads(), self._masks(), self._gradient_views):
+            weight_rows.copy_(weight_grad); bias_rows.copy_(bias_grad)
+            tie(weight_grad, mask, out=weight_grad); tie(bias_grad, mask, out=bias_grad)   # the tie the layer left to us
+        value = self.statistic(self.gradients, self.step)                                  # [R, nodes]
         conflict = self.statistic.conflicts(value).logical_and_(self._shared)
-        self.run_length.add_(1).mul_(conflict); self._conflict_count.add_(conflict); self._shared_node_steps += self._n_shared
-        step, new = self.step, []
+        self._run.add_(1).mul_(conflict); self._conflict_count.add_(conflict); self._shared_node_steps.add_(self._n_shared)
+        step, new = self.step, [[] for _ in self._events]
         self.step += 1
         if step >= self.warmup and (self.window is None or step < self.window):
-            candidates = torch.nonzero(self.run_length >= self.sign_threshold).flatten()   # split nodes have run length 0
-            if len(candidates): new = self._split(candidates, value, step)
-        self.events += new
+            candidates = self._run >= self.sign_threshold                                   # split nodes have run length 0
+            if bool(candidates.any()): new = self._split(candidates, value, step)
+        for events, added in zip(self._events, new): events += added
         if self.window is not None and self.step >= self.window: self.stop()    # decisions over
-        return new
+        return new if self.stacked is not None else new[0]
+
+@patch
+@torch.no_grad()
+def _tie_rest(self: NodeController):
+    "With replicates the controller ties the gradients of every trunk layer itself: the untracked ones, and all once the decisions are over."
+    for i, (weight, bias, mask) in enumerate(self.stacked):
+        if weight.grad is not None and (i not in self.layer_indices or not self.active):
+            tie(weight.grad, mask, out=weight.grad); tie(bias.grad, mask, out=bias.grad)
+
+@patch
+def _grads(self: NodeController) -> list:
+    "`(weight grad [R,K,out,in], bias grad [R,K,out])` of every tracked layer, as views of `.grad`."
+    if self.stacked is not None:
+        if self.stacked[0][0].grad is None: raise ValueError("no gradients on the stacked weights: call backward() first")
+        return [(self.stacked[i][0].grad, self.stacked[i][1].grad) for i in self.layer_indices]
+    for layer in self.tracked_layers:
+        if layer.weight.grad is None: row_grads(layer)                  # raises: no tracked backward pass yet
+    return [(layer.weight.grad[None], layer.bias.grad[None]) for layer in self.tracked_layers]
 
 @patch
 def _split(self: NodeController, candidates, value, step) -> list:
-    "Split the candidates, strongest conflict first, within each layer's cap; returns the events."
-    new, strength = [], self.statistic.strength(value)
-    for index, layer, a, b in zip(self.layer_indices, self.tracked_layers, self.node_offsets, self.node_offsets[1:]):
-        nodes = candidates[(candidates >= a) & (candidates < b)]
-        room = int(math.floor(self.max_split_fraction * layer.out_features + 1e-9)) - layer.n_split
-        if len(nodes) == 0 or room <= 0: continue
-        nodes = nodes[torch.argsort(strength[nodes], descending=True, stable=True)[:room]]
-        for node in layer.split(nodes - a).tolist():
-            new.append(dict(step=step, layer=index, node=node, statistic=float(value[a + node]), run_length=int(self.run_length[a + node])))
-    self._sync(); self.run_length.mul_(self._shared)
+    "Split the candidates `[R, nodes]`, strongest conflict first, within each layer's cap; the events, one list per replicate."
+    new, strength = [[] for _ in self._events], self.statistic.strength(value)
+    for index, layer, mask, a, b in zip(self.layer_indices, self.tracked_layers, self._masks(), self.node_offsets, self.node_offsets[1:]):
+        chosen = candidates[:, a:b]
+        if not bool(chosen.any()): continue
+        room = int(math.floor(self.max_split_fraction * layer.out_features + 1e-9)) - mask.sum(-1, keepdim=True)
+        order = strength[:, a:b].masked_fill(~chosen, -math.inf).argsort(dim=-1, descending=True, stable=True)
+        rank = torch.empty_like(order).scatter_(-1, order, torch.arange(b - a, device=order.device).expand_as(order))
+        chosen = chosen & (rank < room)                                                  # the strongest `room` candidates
+        for r, node in torch.nonzero(chosen).tolist():
+            new[r].append(dict(step=step, layer=index, node=node, statistic=float(value[r, a + node]), run_length=int(self._run[r, a + node])))
+        if self.stacked is None: layer.split(torch.nonzero(chosen[0]).flatten())
+        else: mask.logical_or_(chosen)
+    self._sync(); self._run.mul_(self._shared)
     return new
 
 # %% ../nbs/05_hard.ipynb #3c9d98f1
@@ -259,43 +315,48 @@ def stop(self: NodeController) -> None:
 
 @patch
 def release(self: NodeController) -> None:
-    "Hand the tie back to the layers (untracked), e.g. when training ends; the decisions' state is kept."
-    for layer in self.tracked_layers: layer.track = False
+    "Hand the tie back to the layers (untracked), e.g. when training ends; the decisions' state is kept. (Replicates keep theirs in the controller.)"
+    if self.stacked is None:
+        for layer in self.tracked_layers: layer.track = False
 
 # %% ../nbs/05_hard.ipynb #7ded4e59
 @patch
-def log(self: NodeController, model: MultiTaskMLP) -> dict:
-    "Nodes split per trunk layer, share of trunk nodes split, and the mean conflict rate of shared nodes since the last call."
-    trunk = model.trunk_layers()
-    out = {f"split_l{i}": layer.n_split for i, layer in enumerate(trunk)}
-    out["split_frac"] = sum(layer.n_split for layer in trunk) / sum(layer.out_features for layer in trunk)
-    out["conflict_rate"] = float(self._conflict_count.sum()) / self._shared_node_steps if self._shared_node_steps else float("nan")
-    self._conflict_count.zero_(); self._shared_node_steps = 0
-    return out
+def log_replicates(self: NodeController) -> list:
+    "Per replicate: nodes split per trunk layer, share of trunk nodes split, and the mean conflict rate of shared nodes since the last call."
+    counts = torch.stack([m.sum(-1) for m in self._masks(tracked=False)], -1).tolist()      # [R, layers]
+    total = sum(layer.out_features for layer in self.trunk)
+    conflicts, steps = self._conflict_count.sum(-1).tolist(), self._shared_node_steps.tolist()
+    self._conflict_count.zero_(); self._shared_node_steps.zero_()
+    return [{**{f"split_l{i}": n for i, n in enumerate(row)}, "split_frac": sum(row) / total,
+             "conflict_rate": c / s if s else float("nan")} for row, c, s in zip(counts, conflicts, steps)]
+
+@patch
+def log(self: NodeController, model: MultiTaskMLP | None = None) -> dict:
+    "`log_replicates` of one network: nodes split per trunk layer, share split, conflict rate since the last call."
+    return self.log_replicates()[0]
 
 # %% ../nbs/05_hard.ipynb #a93353b5
 @patch
-def state_dict(self: NodeController) -> dict:
+def state_dict(self: NodeController,
+               replicate: int = 0, # with replicates: whose state (each saves as a network fitted alone would)
+              ) -> dict:
     "Run-time state (step, run lengths, the statistic's state, events)."
-    return dict(step=self.step, active=self.active, run_length=self.run_length.clone(), statistic=self.statistic.state_dict(),
-                events=[dict(e) for e in self.events])
+    return dict(step=self.step, active=self.active, run_length=self._run[replicate].clone(),
+                statistic={k: v[replicate].clone() for k, v in self.statistic.state_dict().items()},
+                events=[dict(e) for e in self._events[replicate]])
 
 @patch
 def load_state_dict(self: NodeController, state: dict) -> None:
     "Restore `state_dict()` (after `attach` and after the model's own weights and split masks are loaded)."
     if not getattr(self, "tracked_layers", None): raise ValueError("call attach(model) before load_state_dict")
+    if self.stacked is not None: raise ValueError("load_state_dict restores one network; attach it with attach(model)")
     if "t" in state: state = _spelled_out(state)
     if state["run_length"].shape != self.run_length.shape:
         raise ValueError(f"state is for {len(state['run_length'])} nodes, this model has {len(self.run_length)}")
-    self.step, self.active, self.events = int(state["step"]), bool(state["active"]), [dict(e) for e in state["events"]]
-    self.run_length = state["run_length"].clone(); self.statistic.load_state_dict(state["statistic"])
+    self.step, self.active, self._events = int(state["step"]), bool(state["active"]), [[dict(e) for e in state["events"]]]
+    self._run.copy_(state["run_length"][None]); self.statistic.load_state_dict({k: v[None] for k, v in state["statistic"].items()})
     self._sync()
     if not self.active: self.stop()
-
-def _spelled_out(state: dict) -> dict:
-    "A controller state saved under the short names (`t`, `run`, `m`, `s`), under the current ones."
-    return dict(step=state["t"], active=state["active"], run_length=state["run"], events=state["events"],
-                statistic=dict(gradient_average=state["m"], squared_norm_average=state["s"]))
 
 # %% ../nbs/05_hard.ipynb #fc11c82f
 def n_params(model: MultiTaskMLP) -> int:

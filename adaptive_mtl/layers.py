@@ -88,10 +88,13 @@ class MultiTaskMLP(nn.Module):
         return self.head(self.features(x)).squeeze(-1)
 
 # %% ../nbs/02_layers.ipynb #e6298761
-def tie(g: torch.Tensor, split_mask: torch.Tensor, out: torch.Tensor | None = None) -> torch.Tensor:
-    "Tie row gradients `g [K,rows,...]`: every copy of a row not in `split_mask` gets the sum over tasks."
-    s = split_mask.reshape(split_mask.shape + (1,) * (g.dim() - 2))
-    return torch.where(s, g, g.sum(0, keepdim=True), out=out)
+def tie(g: torch.Tensor,            # row gradients `[K,rows,...]`, or `[R,K,rows,...]` for R replicates
+        split_mask: torch.Tensor,   # `[rows]` (or `[R,rows]`), True where the row is split
+        out: torch.Tensor | None = None) -> torch.Tensor:
+    "Tie row gradients: every copy of a row not in `split_mask` gets the sum over tasks."
+    lead = split_mask.dim() - 1                                          # 1 with a replicate axis in front
+    s = split_mask.reshape(split_mask.shape[:lead] + (1,) + split_mask.shape[lead:] + (1,) * (g.dim() - lead - 2))
+    return torch.where(s, g, g.sum(lead, keepdim=True), out=out)
 
 class _TiedRows(torch.autograd.Function):
     "Identity on a layer's `(weight, bias)`; backward ties the gradients of its shared rows."

@@ -61,6 +61,18 @@ class Method:
     def state_dict(self) -> dict: return {}
     def load_state_dict(self, state: dict) -> None: pass
 
+    # R replicates trained as one model (`08_replicates`); a method whose step is a pure function of the parameters needs none of these
+    def attach_replicates(self, model: MultiTaskMLP, params: dict, buffers: dict, optimizer=None) -> None:
+        "Called once before a replicate-batched fit: `params` and `buffers` hold the R replicates' tensors stacked `[R, ...]`, by name."
+    def after_backward_replicates(self, optimizer, step: int) -> None:
+        "Called after `backward()` on the stacked replicates, before `optimizer.step()`."
+    def log_replicates(self, n_replicates: int) -> list:
+        "`log()` of every replicate."
+        return [self.log() for _ in range(n_replicates)]
+    def replicate_state(self, replicate: int) -> dict:
+        "`state_dict()` of one replicate, as that replicate fitted alone would save it."
+        return self.state_dict()
+
 def get_method(method, **kwargs) -> Method:
     "A `Method` from an instance or a name (`'stl'`, `'hps'`, `'sps'`, ...), with `kwargs` for its constructor."
     if isinstance(method, Method):
@@ -143,3 +155,10 @@ class AHPS(Method):
     def n_params(self, model) -> int: return _ahps_n_params(model)
     def state_dict(self): return self._ctl.state_dict()
     def load_state_dict(self, state): self._ctl.load_state_dict(state)
+    def attach_replicates(self, model, params, buffers, optimizer=None):
+        names = [(f"trunk.{i}.weight", f"trunk.{i}.bias", f"trunk.{i}.split_mask") for i in range(len(model.trunk))]
+        self._ctl = NodeController(**self.config())
+        self._ctl.attach_replicates(model, [(params[w], params[b], buffers[m]) for w, b, m in names], optimizer)
+    def after_backward_replicates(self, optimizer, step): self._ctl.update()
+    def log_replicates(self, n_replicates): return self._ctl.log_replicates()
+    def replicate_state(self, replicate): return self._ctl.state_dict(replicate)

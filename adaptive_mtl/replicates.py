@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_replicates.ipynb #741d0594
 from __future__ import annotations
-import copy, time
+import copy, math, time
 import numpy as np
 import pandas as pd
 import torch
@@ -19,7 +19,7 @@ from .trainer import EarlyStopping, TrainingError, _checked, loss_columns, task_
 __all__ = ['REPLICABLE', 'same_epochs', 'fit_replicates', 'ensemble_predict']
 
 # %% ../nbs/08_replicates.ipynb #e5c62010
-REPLICABLE = ("STL", "HPS", "SPS")   # methods whose training step is a pure function of the parameters
+REPLICABLE = ("STL", "HPS", "SPS", "AHPS")   # methods that train on the replicate axis (AHPS: one controller for all replicates)
 
 class _Objective(torch.nn.Module):
     "One replicate's task losses `[K]` and penalty, as a module whose parameters `functional_call` can swap."
@@ -69,7 +69,7 @@ def _best_of(improved: torch.Tensor, current: dict, best: dict | None) -> dict:
     return best
 
 # %% ../nbs/08_replicates.ipynb #00f7cd61
-def fit_replicates(method,                # 'stl', 'hps' or 'sps' (or the `Method`)
+def fit_replicates(method,                # 'stl', 'hps', 'sps' or 'ahps' (or the `Method`)
                    draws,                 # one `(train, val)` for all seeds (an ensemble), or a list, one per seed
                    seeds,                 # one seed per replicate: its initialisation and batch order
                    *,
@@ -100,13 +100,17 @@ def fit_replicates(method,                # 'stl', 'hps' or 'sps' (or the `Metho
     for seed, m in zip(seeds, methods):
         torch.manual_seed(seed); models.append(m.build(draws[0][0].n_features, draws[0][0].n_tasks, hidden, activation=activation).to(dev))
     params, buffers = stack_module_state(models)
-    objective, named = _Objective(copy.deepcopy(models[0]).to("meta"), methods[0]), lambda d: {f"model.{k}": v for k, v in d.items()}
+    stacked = copy.deepcopy(get_method(method))                    # the method state of all replicates, with a leading axis
+    objective, named = _Objective(copy.deepcopy(models[0]).to("meta"), stacked), lambda d: {f"model.{k}": v for k, v in d.items()}
     step_fn = vmap(lambda p, b, *batch: functional_call(objective, (named(p), named(b)), batch), in_dims=(0, 0, 0, 0, 0, None))
     opt = torch.optim.Adam(params.values(), lr=lr, weight_decay=weight_decay, foreach=True)
+    stacked.attach_replicates(objective.model, params, buffers, opt)
     gens = [torch.Generator().manual_seed(s) for s in seeds]
     full = _stacked([t.full() for t in train], sizes[-1]) if batch_size >= sizes[-1] else None
     vfull = None if val is None else _stacked([t.full() for t in val], max(t.n_rows for t in val))
-    state = dict(best=None, stoppers=[EarlyStopping(patience, min_epochs) for _ in seeds], stopped=torch.zeros(R, dtype=torch.bool))
+    first = max(min_epochs, math.ceil(stacked.min_steps() / math.ceil(sizes[-1] / batch_size)))   # as `fit` counts it
+    state = dict(best=None, stoppers=[EarlyStopping(patience, first) for _ in seeds], stopped=torch.zeros(R, dtype=torch.bool),
+                 method=stacked, method_best=[None] * R)
     history, step, start = [[] for _ in seeds], 0, time.perf_counter()
     for epoch in range(epochs):
         sums, pen, nb = 0, 0, 0
@@ -115,10 +119,11 @@ def fit_replicates(method,                # 'stl', 'hps' or 'sps' (or the `Metho
             bad = ~(torch.isfinite(losses).all(1) & torch.isfinite(penalty))
             if bad.any(): raise TrainingError(f"non-finite loss at step {step} (epoch {epoch}) in the replicate(s) of seed "
                                               f"{[seeds[r] for r in torch.nonzero(bad).flatten().tolist()]}; fit them alone to see more")
-            opt.zero_grad(set_to_none=True); (losses.sum() + penalty.sum()).backward(); opt.step()
+            opt.zero_grad(set_to_none=True); (losses.sum() + penalty.sum()).backward()
+            stacked.after_backward_replicates(opt, step); opt.step()
             sums, pen, nb, step = sums + losses.detach(), pen + penalty.detach(), nb + 1, step + 1
         vl = None if vfull is None else torch.no_grad()(step_fn)(params, buffers, *vfull, step)[0]
-        _record(history, state, epoch, step, sums / nb, pen / nb, vl, params, time.perf_counter() - start, draws[0][0].task_names)
+        _record(history, state, epoch, step, sums / nb, pen / nb, vl, {**params, **buffers}, time.perf_counter() - start, draws[0][0].task_names)
         if state["stopped"].all(): break
     return _results(methods, models, {**params, **buffers}, state, history, scalers, draws, seeds,
                     dict(hidden=hidden, epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, patience=patience,
@@ -127,15 +132,16 @@ def fit_replicates(method,                # 'stl', 'hps' or 'sps' (or the `Metho
 # %% ../nbs/08_replicates.ipynb #880a5d90
 def _record(history, state, epoch, step, train, penalty, val, params, seconds, names):
     "Append each active replicate's history row; its `EarlyStopping` decides whether it improved or stops."
-    active = (~state["stopped"]).tolist()
+    active, logs = (~state["stopped"]).tolist(), state["method"].log_replicates(len(history))
     for r in (r for r, a in enumerate(active) if a):
         losses = loss_columns("train", train[r], names)
         row = dict(epoch=epoch, step=step, train_loss=losses.pop("train_loss"), penalty=float(penalty[r]), **losses)
-        history[r].append({**row, **(loss_columns("val", val[r], names) if val is not None else {}), "seconds": seconds})
+        history[r].append({**row, **(loss_columns("val", val[r], names) if val is not None else {}), **logs[r], "seconds": seconds})
     if val is None: return
     flags = [s.record(epoch, h[-1]["val_loss"]) if a else (False, True) for s, h, a in zip(state["stoppers"], history, active)]
     improved = torch.tensor([f[0] for f in flags])
     if improved.any(): state["best"] = _best_of(improved, params, state["best"])
+    for r in torch.nonzero(improved).flatten().tolist(): state["method_best"][r] = copy.deepcopy(state["method"].replicate_state(r))
     state["stopped"] |= torch.tensor([f[1] for f in flags])
 
 def _results(methods, models, params, state, history, scalers, draws, seeds, config) -> list:
@@ -145,7 +151,8 @@ def _results(methods, models, params, state, history, scalers, draws, seeds, con
         best_epoch = state["stoppers"][r].best_epoch
         kept = best_epoch >= 0                                              # else: the last parameters (no validation)
         model.load_state_dict({k: v[r].detach() for k, v in ({**params, **state["best"]} if kept else params).items()})
-        method.attach(model, None); method.finish(model)
+        method.attach(model, None)
+        method.load_state_dict(state["method_best"][r] if kept else state["method"].replicate_state(r)); method.finish(model)
         h = pd.DataFrame(history[r])
         out.append(FitResult(model, method, scalers[r], DataSchema.of(draws[r][0]), h, {**config, "seed": seeds[r]},
                              best_epoch if kept else len(h) - 1))

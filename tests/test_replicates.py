@@ -1,8 +1,9 @@
-"""The replicate axis: R seeds of STL, HPS or SPS trained as one batched model give each seed what `fit` gives it alone."""
+"""The replicate axis: R seeds of STL, HPS, SPS or AHPS trained as one batched model give each seed what `fit` gives it alone."""
 import numpy as np, pandas as pd, pytest
 from adaptive_mtl.data import MultiTaskData
 from adaptive_mtl.datasets import make_simulation
 from adaptive_mtl.trainer import fit
+from adaptive_mtl.methods import AHPS
 from adaptive_mtl.replicates import ensemble_predict, fit_replicates
 
 SEEDS = [3, 4, 5]
@@ -16,13 +17,28 @@ def same(batched, alone, tests, eps=1e-5):
         assert abs(mb / ma - 1) <= eps, (mb, ma)
         np.testing.assert_allclose(b.history.train_loss, a.history.train_loss, rtol=1e-5)
 
-@pytest.mark.parametrize("method", ["stl", "hps", "sps"])
+@pytest.mark.parametrize("method", ["stl", "hps", "sps", "ahps"])
 @pytest.mark.parametrize("batch_size, with_val", [(8, True), (1000, False)])
 def test_replicate_equals_fit_alone(method, batch_size, with_val):
     draws = [(s.train, s.val if with_val else None) for s in SIMS]
     batched = fit_replicates(method, draws, SEEDS, batch_size=batch_size, **KW)
     alone = [fit(method, tr, va, seed=sd, batch_size=batch_size, progress=False, **KW) for (tr, va), sd in zip(draws, SEEDS)]
     same(batched, alone, [s.test for s in SIMS])
+
+@pytest.mark.parametrize("method", [AHPS(warmup=5, window=40, layers=[1]), AHPS(statistic="sign", warmup=5, max_split_fraction=0.3, window=25)])
+@pytest.mark.parametrize("batch_size", [8, 1000])
+def test_ahps_replicates_split_as_alone(method, batch_size):
+    "Each replicate splits the same nodes at the same steps as alone, with a decision window and with adapted layers chosen."
+    sims = [make_simulation("unrelated", n_train=40, seed=s) for s in SEEDS]
+    draws = [(s.train, s.val) for s in sims]
+    batched = fit_replicates(method, draws, SEEDS, batch_size=batch_size, **KW)
+    alone = [fit(method, tr, va, seed=sd, batch_size=batch_size, progress=False, **KW) for (tr, va), sd in zip(draws, SEEDS)]
+    same(batched, alone, [s.test for s in sims])
+    assert sum(len(b.method.events) for b in batched) > 0
+    for b, a in zip(batched, alone):
+        assert b.method.events == a.method.events and b.method.state_dict()["active"] == a.method.state_dict()["active"]
+        pd.testing.assert_frame_equal(b.history.drop(columns="seconds"), a.history.drop(columns="seconds"))
+        assert [l.track for l in b.model.trunk] == [False, False]            # the returned model ties its own gradients
 
 def test_unequal_sizes_in_one_full_batch():
     sims = [make_simulation("related", n_train=n, seed=s) for n, s in ((20, 0), (35, 1))]
@@ -46,7 +62,6 @@ def test_ensemble_members_differ_and_average():
     np.testing.assert_allclose(ensemble_predict(members, SIMS[0].test), preds.mean(0))
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: fit_replicates("ahps", [(s.train, s.val) for s in SIMS], SEEDS), "fit its seeds one at a time"),
     (lambda: fit_replicates("asps", [(s.train, s.val) for s in SIMS], SEEDS), "fit its seeds one at a time"),
     (lambda: fit_replicates("stl", [(s.train, s.val) for s in SIMS[:2]], SEEDS), "2 data draws for 3 seeds"),
     (lambda: fit_replicates("stl", [(SIMS[0].train, SIMS[0].val), (make_simulation("related", n_train=30).train, None)], [0, 1]),
