@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 import torch
+from torch.func import functional_call
 from .layers import MultiTaskMLP
 from .soft import AdaptiveSoftPenalty, ThetaRule, mean_constraint, theta_rule
 
@@ -64,6 +65,11 @@ class Method:
     # R replicates trained as one model (`08_replicates`); a method whose step is a pure function of the parameters needs none of these
     def attach_replicates(self, model: MultiTaskMLP, params: dict, buffers: dict, optimizer=None) -> None:
         "Called once before a replicate-batched fit: `params` and `buffers` hold the R replicates' tensors stacked `[R, ...]`, by name."
+    def prepare_replicates(self, tensors: list) -> None:
+        "Called once after `attach_replicates` with every replicate's standardised training tensors `(x, y, mask)`."
+    def penalty_replicates(self, step: int, batch: tuple, pred: torch.Tensor, losses: torch.Tensor) -> torch.Tensor | None:
+        "The R penalties `[R]` from the replicates' own state, added outside the batched objective (`None`: `penalty` runs inside it)."
+        return None
     def after_backward_replicates(self, optimizer, step: int) -> None:
         "Called after `backward()` on the stacked replicates, before `optimizer.step()`."
     def log_replicates(self, n_replicates: int) -> list:
@@ -127,6 +133,30 @@ class ASPS(Method):
     def log(self): return self._pen.log()
     def state_dict(self): return self._pen.state_dict()
     def load_state_dict(self, state): self._pen.load_state_dict(state)
+    def attach_replicates(self, model, params, buffers, optimizer=None):
+        "One penalty per replicate, bound to its slices of the stacked trunk; a `_Replica` for a similarity that reads the model."
+        self._trunk = [params[f"trunk.{i}.{w}"] for i in range(len(model.trunk)) for w in ("weight", "bias")]
+        tensors = {**params, **buffers}
+        self._replicas = [(AdaptiveSoftPenalty(**self.config()), _Replica(model, {k: v[r] for k, v in tensors.items()}))
+                          for r in range(len(self._trunk[0]))]
+        for r, (pen, replica) in enumerate(self._replicas): pen.attach(replica, [t[r] for t in self._trunk])
+    def prepare_replicates(self, tensors):
+        for (pen, _), t in zip(self._replicas, tensors): pen.prepare(*t)
+    def penalty_replicates(self, step, batch, pred, losses):
+        self._infos = [StepInfo(step, *parts) for parts in zip(*batch, pred, losses)]
+        return torch.stack([pen(replica, info) for (pen, replica), info in zip(self._replicas, self._infos)])
+    def after_backward_replicates(self, optimizer, step):
+        for r, ((pen, replica), info) in enumerate(zip(self._replicas, self._infos)):
+            pen.after_backward(replica, info, [None if t.grad is None else t.grad[r] for t in self._trunk])
+    def log_replicates(self, n_replicates): return [pen.log() for pen, _ in self._replicas]
+    def replicate_state(self, replicate): return self._replicas[replicate][0].state_dict()
+
+class _Replica(torch.nn.Module):
+    "One replicate of a stacked network (`functional_call` on its slices), for a similarity that reads the model."
+    def __init__(self, model, tensors: dict):
+        super().__init__(); self.n_tasks, self._tensors = model.n_tasks, tensors
+        object.__setattr__(self, "_net", model)                          # not a submodule: its parameters are the slices
+    def forward(self, x): return functional_call(self._net, self._tensors, (x,))
 
 # %% ../nbs/06_methods.ipynb #b9c0333e
 from .hard import NodeController, n_params as _ahps_n_params

@@ -11,7 +11,7 @@ import torch
 from torch.func import functional_call, stack_module_state, vmap
 from .checks import layer_widths, torch_device
 from .data import DataSchema, MultiTaskData, Scaler, TaskTensors
-from .methods import StepInfo, get_method
+from .methods import Method, StepInfo, get_method
 from .fitted import FitResult
 from .trainer import EarlyStopping, TrainingError, _checked, loss_columns, task_losses
 
@@ -19,27 +19,35 @@ from .trainer import EarlyStopping, TrainingError, _checked, loss_columns, task_
 __all__ = ['REPLICABLE', 'same_epochs', 'fit_replicates', 'ensemble_predict']
 
 # %% ../nbs/08_replicates.ipynb #e5c62010
-REPLICABLE = ("STL", "HPS", "SPS", "AHPS")   # methods that train on the replicate axis (AHPS: one controller for all replicates)
+REPLICABLE = ("STL", "HPS", "SPS", "AHPS", "ASPS")   # every method (AHPS and ASPS keep their state per replicate)
 
 class _Objective(torch.nn.Module):
-    "One replicate's task losses `[K]` and penalty, as a module whose parameters `functional_call` can swap."
-    def __init__(self, model, method): super().__init__(); self.model, self.method = model, method
+    "One replicate's task losses `[K]`, penalty (unless the method adds it outside) and predictions, as a module `functional_call` can run."
+    def __init__(self, model, method, with_penalty: bool = True):
+        super().__init__(); self.model, self.method, self.with_penalty = model, method, with_penalty
     def forward(self, x, y, mask, step: int = 0):
         pred = self.model(x); losses = task_losses(pred, y, mask)
-        return losses, self.method.penalty(self.model, StepInfo(step, x, y, mask, pred, losses))
+        if not self.with_penalty: return losses, losses.new_zeros(()), pred
+        return losses, self.method.penalty(self.model, StepInfo(step, x, y, mask, pred, losses)), pred
 
 def _pad_rows(t: torch.Tensor, n: int) -> torch.Tensor:
     "`t [K,n_r,...]` with zero (masked-out) rows appended up to `n` rows."
     return t if t.shape[1] == n else torch.cat([t, t.new_zeros((t.shape[0], n - t.shape[1], *t.shape[2:]))], 1)
 
+def _stack(ts: list, n: int) -> torch.Tensor:
+    "Per-replicate `[K,n_r,...]` padded to `n` rows and stacked `[R,K,n,...]`; rows every task shares (the targets layout's `x`) stay shared."
+    if ts[0].shape[0] > 1 and all(t.stride(0) == 0 for t in ts):
+        return torch.stack([_pad_rows(t[:1], n) for t in ts]).expand(len(ts), ts[0].shape[0], n, *ts[0].shape[2:])
+    return torch.stack([_pad_rows(t, n) for t in ts])
+
 def _stacked(tensors: list, n: int) -> tuple:
     "Per-replicate `(x [K,n_r,p], y, mask)`, padded to `n` rows and stacked to `[R,K,n,...]`."
-    return tuple(torch.stack([_pad_rows(t[i], n) for t in tensors]) for i in range(3))
+    return tuple(_stack([t[i] for t in tensors], n) for i in range(3))
 
 def _replicate_batches(tensors: list, batch_size: int, generators: list):
     "One epoch of stacked batches: each replicate walks its own `TaskTensors.batches` with its own generator."
     for parts in zip(*(t.batches(batch_size, g) for t, g in zip(tensors, generators))):
-        yield tuple(torch.stack([p[i] for p in parts]) for i in range(3))
+        yield _stacked(parts, parts[0][1].shape[1])
 
 # %% ../nbs/08_replicates.ipynb #8f932901
 def _check_replicates(method, draws, seeds) -> list:
@@ -101,10 +109,12 @@ def fit_replicates(method,                # 'stl', 'hps', 'sps' or 'ahps' (or th
         torch.manual_seed(seed); models.append(m.build(draws[0][0].n_features, draws[0][0].n_tasks, hidden, activation=activation).to(dev))
     params, buffers = stack_module_state(models)
     stacked = copy.deepcopy(get_method(method))                    # the method state of all replicates, with a leading axis
-    objective, named = _Objective(copy.deepcopy(models[0]).to("meta"), stacked), lambda d: {f"model.{k}": v for k, v in d.items()}
+    inside = type(stacked).penalty_replicates is Method.penalty_replicates     # else the method adds R penalties itself
+    objective = _Objective(copy.deepcopy(models[0]).to("meta"), stacked, with_penalty=inside)
+    named = lambda d: {f"model.{k}": v for k, v in d.items()}
     step_fn = vmap(lambda p, b, *batch: functional_call(objective, (named(p), named(b)), batch), in_dims=(0, 0, 0, 0, 0, None))
     opt = torch.optim.Adam(params.values(), lr=lr, weight_decay=weight_decay, foreach=True)
-    stacked.attach_replicates(objective.model, params, buffers, opt)
+    stacked.attach_replicates(objective.model, params, buffers, opt); stacked.prepare_replicates([t.full() for t in train])
     gens = [torch.Generator().manual_seed(s) for s in seeds]
     full = _stacked([t.full() for t in train], sizes[-1]) if batch_size >= sizes[-1] else None
     vfull = None if val is None else _stacked([t.full() for t in val], max(t.n_rows for t in val))
@@ -115,7 +125,8 @@ def fit_replicates(method,                # 'stl', 'hps', 'sps' or 'ahps' (or th
     for epoch in range(epochs):
         sums, pen, nb = 0, 0, 0
         for x, y, mask in ([full] if full is not None else _replicate_batches(train, batch_size, gens)):
-            losses, penalty = step_fn(params, buffers, x, y, mask, step)
+            losses, penalty, pred = step_fn(params, buffers, x, y, mask, step)
+            if not inside: penalty = stacked.penalty_replicates(step, (x, y, mask), pred, losses)
             bad = ~(torch.isfinite(losses).all(1) & torch.isfinite(penalty))
             if bad.any(): raise TrainingError(f"non-finite loss at step {step} (epoch {epoch}) in the replicate(s) of seed "
                                               f"{[seeds[r] for r in torch.nonzero(bad).flatten().tolist()]}; fit them alone to see more")

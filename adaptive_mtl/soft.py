@@ -98,11 +98,11 @@ class MeanCoupling:
     def deviations(self) -> list:
         return [deviation(p.detach(), m) for p, m in zip(self.params, self.masks or [None] * len(self.params))]
     @torch.no_grad()
-    def pull(self) -> tuple:
-        "After a backward pass: the task-loss gradients (`.grad` minus the penalty's, in closed form) and the deviations the penalty pulls against."
-        masks = self.masks or [None] * len(self.params)
+    def pull(self, grads: list | None = None) -> tuple: # the parameters' gradients (None: their `.grad`)
+        "After a backward pass: the task-loss gradients (the gradient minus the penalty's, in closed form) and the deviations the penalty pulls against."
+        masks, grads = self.masks or [None] * len(self.params), grads or [p.grad for p in self.params]
         parts = [_gradient_parts(p, m, self.task_weights) for p, m in zip(self.params, masks)]
-        return [(p.grad - pull) + back for p, (pull, back) in zip(self.params, parts)], self.deviations()
+        return [(g - pull) + back for g, (pull, back) in zip(grads, parts)], self.deviations()
 
 class GraphCoupling:
     "Pairs pulled as strongly as they are similar: $\\frac{\\lambda_0}{2K}\\sum_{k,j}A_{kj}\\sum_iM_{k,i}M_{j,i}(w_{k,i}-w_{j,i})^2$."
@@ -130,10 +130,10 @@ class GraphCoupling:
         value, U, grad = self.terms(); self._last = (U, grad)    # kept for `pull` after the backward pass
         return _ClosedForm.apply(value, self._split(grad), *self.params)
     def deviations(self): return self._split(self.terms()[1] / self.active_weight.clamp(min=1e-12))
-    def pull(self):
+    def pull(self, grads=None):
         U, grad = self._last if self._last is not None else self.terms()[1:]
         self._last = None
-        return [p.grad - g for p, g in zip(self.params, self._split(grad))], self._split(U)
+        return [g - pen for g, pen in zip(grads or [p.grad for p in self.params], self._split(grad))], self._split(U)
 
 _COUPLINGS = {"graph": GraphCoupling, "mean": MeanCoupling}
 COUPLINGS = tuple(_COUPLINGS)
@@ -251,9 +251,10 @@ class AdaptiveSoftPenalty:
         if not 0 <= beta < 1: raise ValueError(f"beta must be in [0, 1), got {beta}")
         self.lam0, self.similarity, self.update_every, self.beta = lam0, similarity, int(update_every), beta
         self.rule, self.coupling, self.params = theta_rule(theta), _COUPLINGS[coupling](lam0), None
-    def attach(self, model) -> None:
+    def attach(self, model,            # a soft-sharing `MultiTaskMLP`
+               params=None) -> None:  # its trunk tensors `[K, ...]` (None: `model.trunk_params()`; a replicate's views)
         "Bind to a soft-sharing model: every term active, a fresh similarity source, fresh rule state."
-        self.params = model.trunk_params()
+        self.params = model.trunk_params() if params is None else list(params)
         self.masks = [torch.ones_like(p, dtype=torch.bool) for p in self.params]
         self.source = SIMILARITY_SOURCES[self.similarity](model.n_tasks, self.beta); self.tracker = self.source.tracker
         self.rule.attach(self.params); self._refresh()
@@ -279,11 +280,13 @@ class AdaptiveSoftPenalty:
             self.tracker.update(self.source.measure(model, self.params, info)); self._refresh(masks_changed=False)
         return self.coupling()
     @torch.no_grad()
-    def after_backward(self, model, info) -> None:
+    def after_backward(self, model, info,
+                       grads: list | None = None) -> None: # the trunk tensors' gradients (None: their `.grad`)
         "Read the gradients (the sign rule every step, a gradient similarity every `update_every` steps) and update the masks."
-        has_grads, reads_gradients = all(p.grad is not None for p in self.params), self.source.reads == "gradients"
+        grads = [p.grad for p in self.params] if grads is None else grads
+        has_grads, reads_gradients = all(g is not None for g in grads), self.source.reads == "gradients"
         measure = reads_gradients and not self.tracker.frozen and info.step % self.update_every == 0
-        if has_grads and (self.rule.needs_conflicts or measure): task_grads, directions = self.coupling.pull()   # once a step
+        if has_grads and (self.rule.needs_conflicts or measure): task_grads, directions = self.coupling.pull(grads)   # once a step
         if self.rule.needs_conflicts and has_grads: self.rule.observe([g * d < 0 for g, d in zip(task_grads, directions)])
         if info.step % self.update_every: return
         if measure and has_grads: self.tracker.update(self.source.measure(model, task_grads, info))
