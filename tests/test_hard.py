@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 import torch
 from adaptive_mtl.layers import MultiTaskMLP, SplittableLinear
-from adaptive_mtl.hard import (row_grads, reference_row_grads, SignStatistic, CosineStatistic, SnrStatistic,
-                               NodeController, check_optimizer, n_params)
+from adaptive_mtl.conflicts import SignStatistic, CosineStatistic, SnrStatistic
+from adaptive_mtl.hard import row_grads, reference_row_grads, NodeController, check_optimizer, n_params
 from adaptive_mtl.methods import AHPS, HPS
 from adaptive_mtl.datasets import make_simulation
 from adaptive_mtl.trainer import fit, load
