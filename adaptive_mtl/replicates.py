@@ -44,10 +44,22 @@ def _stacked(tensors: list, n: int) -> tuple:
     "Per-replicate `(x [K,n_r,p], y, mask)`, padded to `n` rows and stacked to `[R,K,n,...]`."
     return tuple(_stack([t[i] for t in tensors], n) for i in range(3))
 
-def _replicate_batches(tensors: list, batch_size: int, generators: list):
-    "One epoch of stacked batches: each replicate walks its own `TaskTensors.batches` with its own generator."
-    for parts in zip(*(t.batches(batch_size, g) for t, g in zip(tensors, generators))):
-        yield _stacked(parts, parts[0][1].shape[1])
+def _replicate_batches(tensors: list, batch_size: int, generators: list, full: tuple):
+    "One epoch of stacked batches from the stacked rows `full`; each replicate's order is drawn by its own generator as `TaskTensors.batches` draws it."
+    (x, y, mask), n, dev = full, tensors[0].n_rows, full[0].device
+    if tensors[0].layout == "groups":                                   # each task's own rows first, shuffled; small tasks cycle
+        keys = torch.stack([torch.rand(t.n_tasks, t.rows.shape[1], generator=g) for t, g in zip(tensors, generators)]).to(dev)
+        counts = torch.stack([t.counts for t in tensors]).to(dev)
+        slot = torch.argsort(keys + (~mask) * 2.0, dim=-1).gather(-1, torch.arange(n, device=dev).expand(*keys.shape[:-1], n) % counts[..., None])
+        for start in range(0, n, batch_size):
+            b = slot[..., start:start + batch_size]
+            yield x.gather(2, b[..., None].expand(*b.shape, x.shape[-1])), y.gather(2, b), mask.gather(2, b)
+    else:                                                               # one row order per replicate, shared by its tasks
+        perm = torch.stack([torch.randperm(n, generator=g) for g in generators]).to(dev)
+        for start in range(0, n, batch_size):
+            rows = perm[:, start:start + batch_size]
+            b = rows[:, None].expand(y.shape[0], y.shape[1], rows.shape[1])
+            yield x[:, 0].gather(1, rows[..., None].expand(*rows.shape, x.shape[-1]))[:, None].expand(*b.shape, x.shape[-1]), y.gather(2, b), mask.gather(2, b)
 
 # %% ../nbs/08_replicates.ipynb #8f932901
 def _check_replicates(method, draws, seeds) -> list:
@@ -116,7 +128,7 @@ def fit_replicates(method,                # 'stl', 'hps', 'sps' or 'ahps' (or th
     opt = torch.optim.Adam(params.values(), lr=lr, weight_decay=weight_decay, foreach=True)
     stacked.attach_replicates(objective.model, params, buffers, opt); stacked.prepare_replicates([t.full() for t in train])
     gens = [torch.Generator().manual_seed(s) for s in seeds]
-    full = _stacked([t.full() for t in train], sizes[-1]) if batch_size >= sizes[-1] else None
+    full = _stacked([t.full() for t in train], sizes[-1])
     vfull = None if val is None else _stacked([t.full() for t in val], max(t.n_rows for t in val))
     first = max(min_epochs, math.ceil(stacked.min_steps() / math.ceil(sizes[-1] / batch_size)))   # as `fit` counts it
     state = dict(best=None, stoppers=[EarlyStopping(patience, first) for _ in seeds], stopped=torch.zeros(R, dtype=torch.bool),
@@ -124,7 +136,7 @@ def fit_replicates(method,                # 'stl', 'hps', 'sps' or 'ahps' (or th
     history, step, start = [[] for _ in seeds], 0, time.perf_counter()
     for epoch in range(epochs):
         sums, pen, nb = 0, 0, 0
-        for x, y, mask in ([full] if full is not None else _replicate_batches(train, batch_size, gens)):
+        for x, y, mask in ([full] if batch_size >= sizes[-1] else _replicate_batches(train, batch_size, gens, full)):
             losses, penalty, pred = step_fn(params, buffers, x, y, mask, step)
             if not inside: penalty = stacked.penalty_replicates(step, (x, y, mask), pred, losses)
             bad = ~(torch.isfinite(losses).all(1) & torch.isfinite(penalty))

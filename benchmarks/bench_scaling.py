@@ -1,10 +1,10 @@
-"""Step time and peak memory against the number of tasks K (up to 1024), for STL, HPS and AHPS.
+"""Step time and peak memory against the number of tasks K (up to 1024), for each method (default: all five).
 
 Each K runs in a fresh process: one training step (forward, backward, the method's after-backward, Adam) on a batch of
 B rows per task, hidden (32, 32); time per step is the median over repeats, and peak memory is the process's peak
 resident set (ru_maxrss) above what it held after building the model. Printed side by side for every K in one run,
 with the time per task per step, so the scaling in K reads directly.
-Usage: python benchmarks/bench_scaling.py [--ks 8,32,128,512,1024] [--batch 32] [--threads 1]"""
+Usage: python benchmarks/bench_scaling.py [--ks 8,32,128,512,1024] [--batch 32] [--threads 1] [--methods stl,hps,sps,ahps,asps]"""
 import argparse, json, subprocess, sys
 
 CHILD = r'''
@@ -32,16 +32,19 @@ print(json.dumps(dict(ms=1e3 * statistics.median(times[10:]), mb=(peak - base) /
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ks", default="8,32,128,512,1024"); ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--threads", type=int, default=1)
-    a = ap.parse_args()
+    ap.add_argument("--threads", type=int, default=1); ap.add_argument("--methods", default="stl,hps,sps,ahps,asps")
+    a = ap.parse_args(); methods = a.methods.split(",")
     print(f"1 step, batch {a.batch} rows per task, hidden (32, 32), p=10, {a.threads} thread(s); peak memory above the built model")
-    print(f"{'K':>5} " + " ".join(f"{m + ' ms':>10} {m + ' us/task':>13} {m + ' MB':>8}" for m in ("stl", "hps", "ahps")))
+    print(f"{'K':>5} " + " ".join(f"{m + ' ms':>10} {m + ' us/task':>13} {m + ' MB':>8}" for m in methods))
+    steps = {}
     for K in [int(k) for k in a.ks.split(",")]:
         cells = []
-        for m in ("stl", "hps", "ahps"):
+        for m in methods:
             r = json.loads(subprocess.run([sys.executable, "-c", CHILD, m, str(K), str(a.batch), str(a.threads)],
                                           capture_output=True, text=True, check=True).stdout)
-            cells.append(f"{r['ms']:>10.2f} {1e3 * r['ms'] / K:>13.1f} {r['mb']:>8.1f}")
-        print(f"{K:>5} " + " ".join(cells))
+            cells.append(f"{r['ms']:>10.2f} {1e3 * r['ms'] / K:>13.1f} {r['mb']:>8.1f}"); steps.setdefault(m, {})[K] = r["ms"]
+        print(f"{K:>5} " + " ".join(cells), flush=True)
+    if 128 in steps[methods[0]] and 1024 in steps[methods[0]]:
+        print("step at K=1024 / step at K=128: " + ", ".join(f"{m} {steps[m][1024] / steps[m][128]:.1f}x" for m in methods))
 
 if __name__ == "__main__": main()
