@@ -9,7 +9,8 @@ from dataclasses import dataclass
 import torch
 from torch.func import functional_call
 from .layers import MultiTaskMLP
-from .soft import AdaptiveSoftPenalty, ThetaRule, mean_constraint, theta_rule
+from .similarity import SIMILARITY_SOURCES
+from .soft import AdaptiveSoftPenalty, ThetaRule, mean_constraint, stacked_graph_penalty, theta_rule
 
 # %% auto #0
 __all__ = ['METHODS', 'StepInfo', 'Method', 'get_method', 'STL', 'HPS', 'SPS', 'ASPS', 'AHPS']
@@ -140,14 +141,21 @@ class ASPS(Method):
         self._replicas = [(AdaptiveSoftPenalty(**self.config()), _Replica(model, {k: v[r] for k, v in tensors.items()}))
                           for r in range(len(self._trunk[0]))]
         for r, (pen, replica) in enumerate(self._replicas): pen.attach(replica, [t[r] for t in self._trunk])
+        self._stacked = self.coupling == "graph" and self.lam0 > 0 and SIMILARITY_SOURCES[self.similarity].reads != "model"
     def prepare_replicates(self, tensors):
         for (pen, _), t in zip(self._replicas, tensors): pen.prepare(*t)
     def penalty_replicates(self, step, batch, pred, losses):
+        "The R penalties; the graph coupling of every replicate in one batched pass when no similarity is read from the model."
         self._infos = [StepInfo(step, *parts) for parts in zip(*batch, pred, losses)]
-        return torch.stack([pen(replica, info) for (pen, replica), info in zip(self._replicas, self._infos)])
+        if not self._stacked: return torch.stack([pen(replica, info) for (pen, replica), info in zip(self._replicas, self._infos)])
+        value, self._grads, self._U = stacked_graph_penalty([pen.coupling for pen, _ in self._replicas], self._trunk)
+        return value
     def after_backward_replicates(self, optimizer, step):
+        grads = [t.grad for t in self._trunk]
+        tasks = [g - p for g, p in zip(grads, self._grads)] if self._stacked and all(g is not None for g in grads) else None
         for r, ((pen, replica), info) in enumerate(zip(self._replicas, self._infos)):
-            pen.after_backward(replica, info, [None if t.grad is None else t.grad[r] for t in self._trunk])
+            pulled = None if tasks is None else ([t[r] for t in tasks], [u[r] for u in self._U])
+            pen.after_backward(replica, info, [None if g is None else g[r] for g in grads], pulled)
     def log_replicates(self, n_replicates): return [pen.log() for pen, _ in self._replicas]
     def replicate_state(self, replicate): return self._replicas[replicate][0].state_dict()
 

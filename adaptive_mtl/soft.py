@@ -12,8 +12,8 @@ from .similarity import SIMILARITIES, SIMILARITY_SOURCES
 
 # %% auto #0
 __all__ = ['COUPLINGS', 'THETA_RULES', 'deviation', 'mean_constraint', 'mean_constraint_grad', 'pair_weights', 'lam_star',
-           'MeanCoupling', 'GraphCoupling', 'ThetaRule', 'ConstantRule', 'LinearRule', 'SimilarityRule', 'SignRule',
-           'theta_rule', 'AdaptiveSoftPenalty']
+           'MeanCoupling', 'GraphCoupling', 'stacked_graph_penalty', 'ThetaRule', 'ConstantRule', 'LinearRule',
+           'SimilarityRule', 'SignRule', 'theta_rule', 'AdaptiveSoftPenalty']
 
 # %% ../nbs/04_soft.ipynb #9e5cac3b
 def _check(params, masks, task_weights) -> tuple:
@@ -82,7 +82,7 @@ class _ClosedForm(torch.autograd.Function):
     def forward(ctx, value, grads, *params): ctx.grads = grads; return value.clone()
     @staticmethod
     @once_differentiable                                      # the closed form has no graph: no double backward
-    def backward(ctx, go): return (None, None, *[go * g for g in ctx.grads])
+    def backward(ctx, go): return (None, None, *[go.reshape(go.shape + (1,) * (g.dim() - go.dim())) * g for g in ctx.grads])
 
 class MeanCoupling:
     "The papers' form $\\sum_k\\lambda^*_k\\sum_iM_{k,i}(w_{k,i}-\\bar w_i)^2$: the mean constraint with task weights λ*."
@@ -134,6 +134,23 @@ class GraphCoupling:
         U, grad = self._last if self._last is not None else self.terms()[1:]
         self._last = None
         return [g - pen for g, pen in zip(grads or [p.grad for p in self.params], self._split(grad))], self._split(U)
+
+def stacked_graph_penalty(couplings: list, # R `GraphCoupling`s, refreshed, one per replicate
+                          params: list, # the R replicates' trunk tensors stacked `[R, K, ...]`
+                         ) -> tuple:
+    "The R graph penalties `[R]` on stacked trunks in one pass, and what `pull` needs after the backward pass: the stacked gradients and U."
+    R, K = params[0].shape[:2]
+    W = torch.cat([p.detach().reshape(R, K, -1) for p in params], -1)
+    W, P = W - W.mean(1, keepdim=True), W.shape[-1]
+    if all(c.mask is None for c in couplings): MW, scale = W, couplings[0].scale
+    else:
+        MW = torch.stack([W[r] if c.mask is None else c.mask * W[r] for r, c in enumerate(couplings)])
+        scale = torch.stack([torch.as_tensor(c.scale, dtype=W.dtype).expand(K, P) for c in couplings])
+    active = torch.stack([c.active_weight.expand(K, P) for c in couplings])
+    U = torch.baddbmm(active * W, torch.stack([c.weights for c in couplings]), MW, alpha=-1)
+    grad = U * scale
+    split = lambda t: [c.reshape(p.shape) for c, p in zip(t.split(couplings[0].sizes, -1), params)]
+    return _ClosedForm.apply(0.5 * (W * grad).sum((1, 2)), split(grad), *params), split(grad), split(U)
 
 _COUPLINGS = {"graph": GraphCoupling, "mean": MeanCoupling}
 COUPLINGS = tuple(_COUPLINGS)
@@ -281,12 +298,13 @@ class AdaptiveSoftPenalty:
         return self.coupling()
     @torch.no_grad()
     def after_backward(self, model, info,
-                       grads: list | None = None) -> None: # the trunk tensors' gradients (None: their `.grad`)
+                       grads: list | None = None, # the trunk tensors' gradients (None: their `.grad`)
+                       pulled: tuple | None = None) -> None: # `(task gradients, directions)` already pulled (stacked replicates)
         "Read the gradients (the sign rule every step, a gradient similarity every `update_every` steps) and update the masks."
         grads = [p.grad for p in self.params] if grads is None else grads
         has_grads, reads_gradients = all(g is not None for g in grads), self.source.reads == "gradients"
         measure = reads_gradients and not self.tracker.frozen and info.step % self.update_every == 0
-        if has_grads and (self.rule.needs_conflicts or measure): task_grads, directions = self.coupling.pull(grads)   # once a step
+        if has_grads and (self.rule.needs_conflicts or measure): task_grads, directions = pulled or self.coupling.pull(grads)   # once a step
         if self.rule.needs_conflicts and has_grads: self.rule.observe([g * d < 0 for g, d in zip(task_grads, directions)])
         if info.step % self.update_every: return
         if measure and has_grads: self.tracker.update(self.source.measure(model, task_grads, info))

@@ -40,7 +40,7 @@ def test_ahps_replicates_split_as_alone(method, batch_size):
         pd.testing.assert_frame_equal(b.history.drop(columns="seconds"), a.history.drop(columns="seconds"))
         assert [l.track for l in b.model.trunk] == [False, False]            # the returned model ties its own gradients
 
-@pytest.mark.parametrize("method", [ASPS(similarity="gradient", coupling="mean", theta="linear"),
+@pytest.mark.parametrize("method", [ASPS(similarity="gradient", coupling="mean", theta="linear"), ASPS(similarity="early_gradient", update_every=2),
                                     ASPS(similarity="prediction", theta="similarity", update_every=3), ASPS(similarity="parameter", theta="constant")])
 @pytest.mark.parametrize("batch_size", [8, 1000])
 def test_asps_replicates_keep_their_own_penalty(method, batch_size):
