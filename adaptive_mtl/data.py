@@ -273,6 +273,7 @@ class TaskTensors:
             self.x, self.y = X, torch.nan_to_num(z)                          # x [n, p] shared by all tasks
             self.counts = self.mask.sum(1)
         self.x, self.y, self.mask = self.x.to(self.device), self.y.to(self.device), self.mask.to(self.device)
+        self._weights = self.mask.to(dtype); self._n = self._weights.sum(1).clamp(min=1)   # the full batch's, for `loss_weights`
 
     @property
     def n_rows(self) -> int: return int(self.counts.max()) if self.layout == "groups" else self.x.shape[0]
@@ -281,6 +282,10 @@ class TaskTensors:
         "All rows at once: `(x [K,n,p], y [K,n], mask [K,n])`."
         x = self.x if self.layout == "groups" else self.x.expand(self.n_tasks, *self.x.shape)
         return x, self.y, self.mask
+
+    def loss_weights(self, mask: torch.Tensor) -> tuple:
+        "`(weights, counts)` for `task_losses`: the full batch's `mask` as 0/1 weights and their row sums (at least 1), kept from the start; another batch's `(mask, None)`."
+        return (self._weights, self._n) if mask is self.mask else (mask, None)
 
     def batches(self,
                 batch_size: int,            # rows per task in a batch

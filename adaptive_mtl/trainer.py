@@ -12,7 +12,7 @@ import torch
 from tqdm.auto import tqdm
 from .checks import is_int, is_real, layer_widths, torch_device
 from .data import DataSchema, MultiTaskData, Scaler, TaskTensors
-from .layers import MultiTaskMLP
+from .layers import MultiTaskMLP, SplittableLinear, TaskLinear
 from .methods import StepInfo, get_method
 from .fitted import FitResult, load, task_metrics
 
@@ -22,11 +22,12 @@ __all__ = ['task_losses', 'EarlyStopping', 'TrainingError', 'loss_columns', 'fit
 # %% ../nbs/07_trainer.ipynb #ebd67bed
 def task_losses(pred: torch.Tensor,  # predictions `[K,B]`
                 y: torch.Tensor,     # standardised targets `[K,B]`
-                mask: torch.Tensor,  # `[K,B]`, True where the target is observed
+                mask: torch.Tensor,  # `[K,B]`, True where the target is observed (or already 0/1 weights)
+                counts: torch.Tensor | None = None,  # `[K]` the mask's row sums clamped at 1, when known (`TaskTensors.loss_weights`)
                ) -> torch.Tensor:
     "Masked mean squared error per task, `[K]`."
-    m = mask.to(pred.dtype)
-    return ((pred - y) ** 2 * m).sum(1) / m.sum(1).clamp(min=1)
+    m = mask.to(pred.dtype)                                   # no copy when `mask` already is the weights
+    return ((pred - y) ** 2 * m).sum(1) / (m.sum(1).clamp(min=1) if counts is None or counts.dtype != m.dtype else counts)
 
 # %% ../nbs/07_trainer.ipynb #26fe7f25
 def _copy_state(model, into: dict | None = None) -> dict:
@@ -84,11 +85,17 @@ def _stop_non_finite(result: FitResult, losses: torch.Tensor, step: int, epoch: 
                         + (f"task {bad[0]!r}" if bad else "the penalty") +
                         "; training stopped, the result keeps the best weights seen (try a smaller lr)", result)
 
-def _train_epoch(result: FitResult,  # the fit in progress: model, method, task names
-                 optimizer,          # the torch optimizer over the model's parameters
-                 batches,            # one epoch of `(x, y, mask)` from `TaskTensors.batches`
-                 step: int,          # training steps taken before this epoch
-                 epoch: int,         # this epoch's number (for the history and errors)
+def _clear_grads(optimizer):
+    "What `optimizer.zero_grad()` does (gradients to `None`), without the profiling and compiler wrappers it pays on every call."
+    for group in optimizer.param_groups:
+        for p in group["params"]: p.grad = None
+
+def _train_epoch(result: FitResult,     # the fit in progress: model, method, task names
+                 optimizer,             # the torch optimizer over the model's parameters
+                 tensors: TaskTensors,  # the training split (its `loss_weights`)
+                 batches,               # one epoch of `(x, y, mask)` from `tensors.batches`
+                 step: int,             # training steps taken before this epoch
+                 epoch: int,            # this epoch's number (for the history and errors)
                 ) -> tuple:
     "Train on every batch once; `(history row, steps taken so far)`."
     model, method = result.model, result.method
@@ -96,12 +103,12 @@ def _train_epoch(result: FitResult,  # the fit in progress: model, method, task 
     penalty_sum, n_batches = torch.zeros((), device=loss_sums.device), 0
     for x, y, mask in batches:
         pred = model(x)
-        losses = task_losses(pred, y, mask)
+        losses = task_losses(pred, y, *tensors.loss_weights(mask))
         info = StepInfo(step, x, y, mask, pred, losses)
         penalty = method.penalty(model, info)
         loss = losses.sum() + penalty
         if not torch.isfinite(loss): _stop_non_finite(result, losses, step, epoch)
-        optimizer.zero_grad(set_to_none=True)
+        _clear_grads(optimizer)
         loss.backward()
         method.after_backward(model, optimizer, info)
         optimizer.step()
@@ -113,10 +120,19 @@ def loss_columns(split: str, losses: torch.Tensor, names: list) -> dict:
     "History columns of one split's per-task losses `[K]`: `{split}_loss` (their mean) and `{split}_{task}`."
     return {f"{split}_loss": float(losses.mean()), **{f"{split}_{n}": v for n, v in zip(names, losses.tolist())}}
 
+_MODE_FREE = (MultiTaskMLP, TaskLinear, SplittableLinear, torch.nn.ModuleList, torch.nn.Identity,
+              torch.nn.ReLU, torch.nn.Tanh, torch.nn.GELU, torch.nn.ELU)
+
+def _mode_free(model) -> bool:
+    "Whether `model` computes the same in train and eval mode: built of the package's layers, activations and containers only (no dropout)."
+    return all(type(m) in _MODE_FREE for m in model.modules())
+
 @torch.no_grad()
-def _validation_row(model: MultiTaskMLP, tensors: TaskTensors, names: list) -> dict:
-    "Mean and per-task loss on all validation rows, in eval mode."
-    model.eval(); x, y, mask = tensors.full(); losses = task_losses(model(x), y, mask); model.train()
+def _validation_row(model: MultiTaskMLP, tensors: TaskTensors, names: list, toggle: bool = True) -> dict:
+    "Mean and per-task loss on all validation rows, in eval mode (`toggle=False`: the model is the same in both, and stays as it is)."
+    if toggle: model.eval()
+    x, y, mask = tensors.full(); losses = task_losses(model(x), y, *tensors.loss_weights(mask))
+    if toggle: model.train()
     return loss_columns("val", losses, names)
 
 # %% ../nbs/07_trainer.ipynb #124e4473
@@ -150,19 +166,19 @@ def _train(result: FitResult,               # the fit in progress: model, method
           ) -> list:
     "The epochs of `fit`; the history rows. On a non-finite loss `result` gets the best weights seen and `TrainingError` is raised."
     model, method = result.model, result.method
-    history, step, start = [], 0, time.perf_counter()
+    history, step, start, toggle = [], 0, time.perf_counter(), not _mode_free(model)
     stopper.keep_finite(-1, model, method)
     with tqdm(range(epochs), desc=method.name, disable=not progress, leave=False) as bar:
         for epoch in bar:
-            try: row, step = _train_epoch(result, optimizer, tensors.batches(batch_size, generator), step, epoch)
+            try: row, step = _train_epoch(result, optimizer, tensors, tensors.batches(batch_size, generator), step, epoch)
             except TrainingError:
                 result.history, result.best_epoch = pd.DataFrame(history), stopper.restore(model, method, fallback=True)
                 method.finish(model); raise
-            if val_tensors is not None: row.update(_validation_row(model, val_tensors, result.task_names))
+            if val_tensors is not None: row.update(_validation_row(model, val_tensors, result.task_names, toggle))
             row.update(method.log()); row["seconds"] = time.perf_counter() - start
             history.append(row)
             if val_tensors is not None:
-                bar.set_postfix(val=f"{row['val_loss']:.4f}")
+                if progress: bar.set_postfix(val=f"{row['val_loss']:.4f}")
                 if stopper.update(epoch, row["val_loss"], model, method): break
             stopper.keep_finite(epoch, model, method)
     return history
