@@ -157,6 +157,10 @@ def _checked(method, train, val, epochs, batch_size, patience, min_epochs, lr, w
         val = DataSchema.of(train).align(val)
     return method, val
 
+def _keep_heap(nbytes: int, device: torch.device) -> None:
+    "On the CPU, map and free one block of `nbytes` (at most 32 MB): glibc's malloc then keeps up to twice that much freed memory for reuse instead of returning it to the OS at every step."
+    if device.type == "cpu": torch.empty(min(int(nbytes), 32 * 2**20), dtype=torch.uint8)
+
 def _train(result: FitResult,               # the fit in progress: model, method, task names
            optimizer,                       # the torch optimizer over the model's parameters
            tensors: TaskTensors,            # the training split
@@ -213,6 +217,7 @@ def fit(method="ahps",                     # a `Method` or its name: 'ahps' (the
     scaler = Scaler.fit(train, prior_rows=target_prior_rows)
     train_tensors = TaskTensors(train, scaler, device=dev)
     val_tensors = TaskTensors(val, scaler, device=dev) if val is not None else None
+    _keep_heap(16 * train.n_tasks * min(batch_size, train_tensors.n_rows) * sum(hidden), dev)   # 4 float32 copies of a batch's activations
     model = method.build(train.n_features, train.n_tasks, hidden, activation=activation, dropout=dropout).to(dev)
     opt = _OPTIMIZERS[optimizer](model.parameters(), lr=lr, weight_decay=weight_decay, foreach=True)  # one kernel per op, not per tensor
     method.attach(model, opt); method.prepare(*train_tensors.full())

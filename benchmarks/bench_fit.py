@@ -3,9 +3,13 @@
 Both sides train K independent 2-hidden-layer MLPs (STL) on N rows per task in one full batch per epoch with Adam,
 evaluate the validation split every epoch and keep a copy of the best weights. The plain side is what a user would
 write: a list of `nn.Sequential`, one loss per network, a Python loop over tasks. Timed interleaved in one run (medians
-of repeats), so the printed ratio is robust to a noisy shared machine.
+of repeats), so the printed ratio is robust to a noisy shared machine. The last column counts the minor page faults of
+one fit (median): memory malloc had handed back to the OS and the next step touched again, which at large K used to cost
+a third of fit's time (see `_keep_heap` in nbs/07_trainer.ipynb).
 Usage: python benchmarks/bench_fit.py [--ks 8,32,128] [--rows 200] [--epochs 60] [--threads 1] [--reps 3]"""
 import argparse, statistics, time
+try: import resource                                    # page-fault counts (Unix only)
+except ImportError: resource = None
 import numpy as np
 import torch
 from torch import nn
@@ -38,8 +42,14 @@ def plain_loop(train, val, hidden, epochs, lr, seed):
         if v < best: best, best_state = v, {k: t.clone() for k, t in nets.state_dict().items()}
     return best_state
 
+def minor_faults() -> int: return resource.getrusage(resource.RUSAGE_SELF).ru_minflt if resource else 0
+
 def timed(fn):
     t = time.perf_counter(); fn(); return time.perf_counter() - t
+
+def timed_faults(fn):
+    "Wall time of `fn()` and the minor page faults it caused."
+    f = minor_faults(); t = timed(fn); return t, minor_faults() - f
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -51,16 +61,17 @@ def main():
     torch.set_num_threads(a.threads); hidden = (32, 32)
     print(f"torch {torch.__version__}, {a.threads} thread(s), STL, {a.rows} rows per task in one batch, hidden {hidden}, "
           f"{a.epochs} epochs, validation ({a.val_rows} rows per task) every epoch")
-    print(f"{'K':>5} {'plain loop s':>13} {'fit s':>8} {'loop / fit':>11}")
+    print(f"{'K':>5} {'plain loop s':>13} {'fit s':>8} {'loop / fit':>11} {'fit page faults':>16}")
     for K in [int(k) for k in a.ks.split(",")]:
         train, val = make_data(K, a.rows, a.features, 0), make_data(K, a.val_rows, a.features, 1)
         run_fit = lambda: fit("stl", train, val, hidden=hidden, epochs=a.epochs, batch_size=a.rows, patience=a.epochs,
                               lr=3e-3, seed=0, progress=False, device="cpu")
         run_loop = lambda: plain_loop(train, val, hidden, a.epochs, 3e-3, 0)
         run_fit(); run_loop()                                                                 # warm-up
-        tl, tf = [], []
-        for _ in range(a.reps): tl.append(timed(run_loop)); tf.append(timed(run_fit))        # interleaved repeats
+        tl, tf, ff = [], [], []
+        for _ in range(a.reps):                                                               # interleaved repeats
+            tl.append(timed(run_loop)); t, f = timed_faults(run_fit); tf.append(t); ff.append(f)
         ml, mf = statistics.median(tl), statistics.median(tf)
-        print(f"{K:>5} {ml:>13.3f} {mf:>8.3f} {ml / mf:>10.1f}x")
+        print(f"{K:>5} {ml:>13.3f} {mf:>8.3f} {ml / mf:>10.1f}x {statistics.median(ff):>16.0f}")
 
 if __name__ == "__main__": main()
