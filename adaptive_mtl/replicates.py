@@ -13,7 +13,7 @@ from .checks import layer_widths, torch_device
 from .data import DataSchema, MultiTaskData, Scaler, TaskTensors
 from .methods import Method, StepInfo, get_method
 from .fitted import FitResult
-from .trainer import EarlyStopping, TrainingError, _checked, loss_columns, task_losses
+from .trainer import EarlyStopping, TrainingError, _checked, _keep_heap, loss_columns, task_losses
 
 # %% auto #0
 __all__ = ['REPLICABLE', 'same_epochs', 'fit_replicates', 'ensemble_predict']
@@ -116,6 +116,7 @@ def fit_replicates(method,                # 'stl', 'hps', 'sps' or 'ahps' (or th
     sizes = sorted({t.n_rows for t in train})
     if not same_epochs([tr for tr, _ in draws], batch_size):
         raise ValueError(f"replicates have {sizes} rows in their largest task: mini-batches need equal sizes")
+    _keep_heap(16 * R * draws[0][0].n_tasks * min(batch_size, sizes[-1]) * sum(hidden), dev)   # 4 copies of a step's activations
     models = []
     for seed, m in zip(seeds, methods):
         torch.manual_seed(seed); models.append(m.build(draws[0][0].n_features, draws[0][0].n_tasks, hidden, activation=activation).to(dev))
