@@ -216,6 +216,11 @@ class Simulated:
         sc = self.kwargs.get("scenario", "mixed")
         K = self.kwargs.get("n_tasks") or (6 if sc in ("mixed", "clustered") else 4)
         return f"{sc}_n{self.kwargs.get('n_train', 200)}_K{K}"
+    @property
+    def work(self) -> int:
+        "Training rows of a draw (n_train x K): how long a fit on this setting takes, relative to others, for scheduling."
+        sc = self.kwargs.get("scenario", "mixed")
+        return self.kwargs.get("n_train", 200) * (self.kwargs.get("n_tasks") or (6 if sc in ("mixed", "clustered") else 4))
     def __repr__(self): return f"Simulated({', '.join(f'{k}={v!r}' for k, v in self.kwargs.items())})"
 
 # %% ../nbs/01_datasets.ipynb #0e88b1d5
@@ -241,6 +246,10 @@ class RealData:
         sample = self.data.subset(np.sort(rng.choice(pool, self.n_train, replace=False)))
         train, val, _ = sample.split(val=self.val, test=0, seed=seed)
         return Draw(train, val, test, None, False)
+    @property
+    def work(self) -> int:
+        "Training rows of a draw, for scheduling."
+        return self.n_train if self.n_train is not None else round(len(self.data) * (1 - self.test) * (1 - self.val))
     def __repr__(self): return f"RealData({self.name!r}, val={self.val}, test={self.test}, n_train={self.n_train})"
 
 def setting_table(settings) -> dict:

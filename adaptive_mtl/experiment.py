@@ -197,7 +197,7 @@ def run_study(methods, # a list of methods/names or a dict `label -> Method | Se
               seeds=None, # explicit seeds instead of `range(n_reps)`
               progress: bool = True, # a progress bar
               extra=None, # `extra(result, draw) -> dict` of extra columns per fit
-              replicates: int = 10, # seeds of one setting x method fitted as one batched model (STL, HPS, SPS); 1: a fit per seed
+              replicates: int = 10, # seeds of one setting x method fitted as one batched model (`fit_replicates`); 1: a fit per seed
              ) -> pd.DataFrame:
     "Run every method on every setting for every seed; append each finished fit to `out`; return all results."
     mt, st = method_table(methods), setting_table(settings)
@@ -214,6 +214,8 @@ def run_study(methods, # a list of methods/names or a dict `label -> Method | Se
             left = [seed for seed in seeds if (s, m, seed) not in done]
             size = replicates if _batchable(mt[m], fit_kwargs) else 1
             todo += [(s, st[s], m, mt[m], left[i:i + size], fit_kwargs, extra) for i in range(0, len(left), size)]
+    if n_jobs != 1 or client is not None:       # in parallel, the largest units first: no large unit is left to run alone at the end
+        todo.sort(key=lambda u: -getattr(u[1], "work", 1) * len(u[4]))
     from tqdm.auto import tqdm
     bar = tqdm(total=sum(len(u[4]) for u in todo), desc="study", disable=not progress or not todo)
     if client is not None:                          # a dask.distributed Client: same units, same rows

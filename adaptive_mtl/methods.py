@@ -10,7 +10,7 @@ import torch
 from torch.func import functional_call
 from .layers import MultiTaskMLP
 from .similarity import SIMILARITY_SOURCES
-from .soft import AdaptiveSoftPenalty, ThetaRule, mean_constraint, stacked_graph_penalty, theta_rule
+from .soft import AdaptiveSoftPenalty, SignRule, ThetaRule, mean_constraint, stacked_graph_penalty, theta_rule
 
 # %% auto #0
 __all__ = ['METHODS', 'StepInfo', 'Method', 'get_method', 'STL', 'HPS', 'SPS', 'ASPS', 'AHPS']
@@ -142,6 +142,8 @@ class ASPS(Method):
                           for r in range(len(self._trunk[0]))]
         for r, (pen, replica) in enumerate(self._replicas): pen.attach(replica, [t[r] for t in self._trunk])
         self._stacked = self.coupling == "graph" and self.lam0 > 0 and SIMILARITY_SOURCES[self.similarity].reads != "model"
+        rules = [pen.rule for pen, _ in self._replicas]
+        self._observe = SignRule.stacked_observe(rules) if self._stacked and type(rules[0]) is SignRule else None
     def prepare_replicates(self, tensors):
         for (pen, _), t in zip(self._replicas, tensors): pen.prepare(*t)
     def penalty_replicates(self, step, batch, pred, losses):
@@ -153,9 +155,12 @@ class ASPS(Method):
     def after_backward_replicates(self, optimizer, step):
         grads = [t.grad for t in self._trunk]
         tasks = [g - p for g, p in zip(grads, self._grads)] if self._stacked and all(g is not None for g in grads) else None
+        observed = tasks is not None and self._observe is not None
+        if observed: self._observe([t * u < 0 for t, u in zip(tasks, self._U)])           # every replicate's sign rule at once
+        if observed and step % self.update_every: return                                  # the rest happens at updates only
         for r, ((pen, replica), info) in enumerate(zip(self._replicas, self._infos)):
             pulled = None if tasks is None else ([t[r] for t in tasks], [u[r] for u in self._U])
-            pen.after_backward(replica, info, [None if g is None else g[r] for g in grads], pulled)
+            pen.after_backward(replica, info, [None if g is None else g[r] for g in grads], pulled, observed)
     def log_replicates(self, n_replicates): return [pen.log() for pen, _ in self._replicas]
     def replicate_state(self, replicate): return self._replicas[replicate][0].state_dict()
 

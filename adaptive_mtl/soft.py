@@ -238,6 +238,13 @@ class SignRule(ConstantRule):
         return _remove_largest(masks, deviations, [math.floor(self.theta_max * m.numel()) for m in masks],
                                [run >= self.patience for run in self.runs])
     def state_dict(self): return {"runs": [run.cpu().clone() for run in self.runs]}
+    @staticmethod
+    def stacked_observe(rules: list): # the R replicates' attached `SignRule`s
+        "One `observe` for R replicates: their run counters become views of stacked `[R, ...]` tensors, counted together."
+        stacked = [torch.stack(runs) for runs in zip(*(rule.runs for rule in rules))]
+        for r, rule in enumerate(rules): rule.runs = [s[r] for s in stacked]
+        def observe(conflicts): torch._foreach_add_(stacked, 1); torch._foreach_mul_(stacked, conflicts)
+        return observe
     def load_state_dict(self, state):
         for run, saved in zip(self.runs, state.get("runs") or []): run.copy_(saved)
 
@@ -299,13 +306,14 @@ class AdaptiveSoftPenalty:
     @torch.no_grad()
     def after_backward(self, model, info,
                        grads: list | None = None, # the trunk tensors' gradients (None: their `.grad`)
-                       pulled: tuple | None = None) -> None: # `(task gradients, directions)` already pulled (stacked replicates)
+                       pulled: tuple | None = None, # `(task gradients, directions)` already pulled (stacked replicates)
+                       observed: bool = False) -> None: # the θ rule has seen this step's conflicts already (stacked replicates)
         "Read the gradients (the sign rule every step, a gradient similarity every `update_every` steps) and update the masks."
         grads = [p.grad for p in self.params] if grads is None else grads
         has_grads, reads_gradients = all(g is not None for g in grads), self.source.reads == "gradients"
         measure = reads_gradients and not self.tracker.frozen and info.step % self.update_every == 0
         if has_grads and (self.rule.needs_conflicts or measure): task_grads, directions = pulled or self.coupling.pull(grads)   # once a step
-        if self.rule.needs_conflicts and has_grads: self.rule.observe([g * d < 0 for g, d in zip(task_grads, directions)])
+        if self.rule.needs_conflicts and has_grads and not observed: self.rule.observe([g * d < 0 for g, d in zip(task_grads, directions)])
         if info.step % self.update_every: return
         if measure and has_grads: self.tracker.update(self.source.measure(model, task_grads, info))
         mean_similarity = self.lam_star / self.lam0 if self.lam0 > 0 else torch.ones(len(self.masks[0]))
