@@ -143,6 +143,9 @@ def _checked(method, train, val, epochs, batch_size, patience, min_epochs, lr, w
     "Validate the arguments of `fit`; `(a private copy of the method, val aligned to train's tasks)`."
     if not isinstance(train, MultiTaskData): raise ValueError(f"train must be a MultiTaskData, got {type(train).__name__}")
     if not isinstance(val, (MultiTaskData, type(None))): raise ValueError(f"val must be a MultiTaskData or None, got {type(val).__name__}")
+    if "loss" in map(str, train.task_names):
+        raise ValueError("a task is named 'loss': its history columns would be the mean loss columns (train_loss, val_loss) that "
+                         "early stopping reads; rename the task")
     for name, v, low in (("epochs", epochs, 1), ("batch_size", batch_size, 1), ("patience", patience, 1), ("min_epochs", min_epochs, 0)):
         if not is_int(v) or v < low: raise ValueError(f"{name} must be an integer >= {low}, got {v!r}")
     if not (is_real(lr) and lr > 0): raise ValueError(f"lr must be positive and finite, got {lr!r}")

@@ -9,7 +9,8 @@ import numpy as np, pandas as pd, pytest
 from adaptive_mtl.data import MultiTaskData, Scaler
 from adaptive_mtl.cli import main, read_csv_data
 from adaptive_mtl.experiment import read_results, run_study
-from adaptive_mtl.trainer import load
+from adaptive_mtl.trainer import fit, load
+from adaptive_mtl.replicates import fit_replicates
 import contextlib, io
 
 TMP = Path(tempfile.mkdtemp())
@@ -111,6 +112,10 @@ CASES = [
     ("target_without_training_value", lambda: Scaler.fit(targets(np.c_[Y, np.r_[[np.nan] * 11, 1.0]]).subset(np.arange(11))),
      "target 'task1' has no observed value in the training rows"),
     ("task_without_training_rows", lambda: Scaler.fit(groups().subset(np.arange(6))), "task 'b' has no training rows"),
+    # 8. a task whose history columns would be the mean loss columns that early stopping reads
+    ("task_named_loss", lambda: fit("stl", groups(task=["loss"] * 6 + ["b"] * 6), epochs=1, progress=False), "a task is named 'loss'"),
+    ("task_named_loss_replicates", lambda: fit_replicates("stl", (groups(task=["loss"] * 6 + ["b"] * 6), None), [0, 1], epochs=1),
+     "a task is named 'loss'"),
 ]
 
 def _warning_of(call):
