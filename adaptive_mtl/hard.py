@@ -116,10 +116,27 @@ def _bind(self: NodeController, trunk, stacked):
     self._run = torch.zeros(R, n_nodes, dtype=torch.long, device=device)
     self.run_length = self._run if stacked is not None else self._run[0]      # one network: `[nodes]`
     self._conflict_count, self._shared_node_steps = torch.zeros(R, n_nodes, device=device), torch.zeros(R, dtype=torch.long, device=device)
+    self._views(); self._sync()
+    for i, layer in enumerate(trunk): layer.track = i in indices or stacked is not None   # replicates: the controller ties every layer
+
+@patch
+def _views(self: NodeController):
+    "Each tracked layer's weight and bias rows in the padded gradient buffer."
     self._gradient_views = [(self.gradients[..., a:b, :layer.in_features], self.gradients[..., a:b, layer.in_features])
                             for layer, a, b in zip(self.tracked_layers, self.node_offsets, self.node_offsets[1:])]
-    self._sync()
-    for i, layer in enumerate(trunk): layer.track = i in indices or stacked is not None   # replicates: the controller ties every layer
+
+@patch
+def keep_replicates(self: NodeController,
+                    keep: list, # positions of the replicates that go on training
+                    stacked: list): # their stacked `(weight, bias, split_mask)` per trunk layer
+    "Go on with the replicates at `keep` only, each with its state unchanged (the others stopped)."
+    idx, statistic = torch.tensor(keep), self.statistic.state_dict()
+    self.stacked, self._events = [tuple(t) for t in stacked], [self._events[i] for i in keep]
+    self.gradients, self._run = self.gradients[idx], self._run[idx]; self.run_length = self._run
+    self._conflict_count, self._shared_node_steps = self._conflict_count[idx], self._shared_node_steps[idx]
+    K, n_nodes, n_dims = self.gradients.shape[1:]
+    self.statistic.start(K, n_nodes, n_dims, self.gradients.device, replicates=len(keep))
+    self.statistic.load_state_dict({k: v[idx] for k, v in statistic.items()}); self._views(); self._sync()
 
 @patch
 def _masks(self: NodeController, tracked: bool = True) -> list:

@@ -76,6 +76,8 @@ class Method:
     def log_replicates(self, n_replicates: int) -> list:
         "`log()` of every replicate."
         return [self.log() for _ in range(n_replicates)]
+    def keep_replicates(self, keep: list, params: dict, buffers: dict) -> None:
+        "Only the replicates at positions `keep` train on, now stacked in `params` and `buffers` (the others stopped)."
     def replicate_state(self, replicate: int) -> dict:
         "`state_dict()` of one replicate, as that replicate fitted alone would save it."
         return self.state_dict()
@@ -162,6 +164,13 @@ class ASPS(Method):
             pulled = None if tasks is None else ([t[r] for t in tasks], [u[r] for u in self._U])
             pen.after_backward(replica, info, [None if g is None else g[r] for g in grads], pulled, observed)
     def log_replicates(self, n_replicates): return [pen.log() for pen, _ in self._replicas]
+    def keep_replicates(self, keep, params, buffers):
+        "Rebind the kept replicates' penalties (their state unchanged) to their slices of the new stacked tensors."
+        self._trunk = [params[f"trunk.{i}.{w}"] for i in range(len(self._trunk) // 2) for w in ("weight", "bias")]
+        tensors, self._replicas = {**params, **buffers}, [self._replicas[i] for i in keep]
+        for r, (pen, replica) in enumerate(self._replicas):
+            replica._tensors = {k: v[r] for k, v in tensors.items()}; pen.params = [t[r] for t in self._trunk]; pen._refresh(False)
+        if self._observe is not None: self._observe = SignRule.stacked_observe([pen.rule for pen, _ in self._replicas])
     def replicate_state(self, replicate): return self._replicas[replicate][0].state_dict()
 
 class _Replica(torch.nn.Module):
@@ -205,3 +214,6 @@ class AHPS(Method):
     def after_backward_replicates(self, optimizer, step): self._ctl.update()
     def log_replicates(self, n_replicates): return self._ctl.log_replicates()
     def replicate_state(self, replicate): return self._ctl.state_dict(replicate)
+    def keep_replicates(self, keep, params, buffers):
+        self._ctl.keep_replicates(keep, [(params[f"trunk.{i}.weight"], params[f"trunk.{i}.bias"], buffers[f"trunk.{i}.split_mask"])
+                                         for i in range(len(self._ctl.trunk))])

@@ -81,12 +81,17 @@ def same_epochs(trains: list,         # the replicates' training splits
     rows = {int(d.observed().max()) if d.layout == "groups" else len(d) for d in trains}
     return len(rows) == 1 or batch_size >= max(rows)
 
-def _best_of(improved: torch.Tensor, current: dict, best: dict | None) -> dict:
-    "The stacked parameters: `current` where a replicate improved, `best` elsewhere (buffers allocated once)."
-    best = best or {k: v.detach().clone() for k, v in current.items()}
-    for k, v in current.items():
-        best[k].copy_(torch.where(improved.view(-1, *[1] * (v.dim() - 1)), v.detach(), best[k]))
+def _best_of(improved: list, alive: list, current: dict, best: dict | None, R: int) -> dict:
+    "The best tensors of all R replicates `[R, ...]`: `current` (the `alive` replicates, in order) for those that `improved`."
+    best = best or {k: v.new_zeros((R, *v.shape[1:])) for k, v in current.items()}
+    pos = [i for i, r in enumerate(alive) if r in improved]
+    for k, v in current.items(): best[k][[alive[i] for i in pos]] = v.detach()[pos]
     return best
+
+def _keep(t: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
+    "The replicates `idx` of stacked `t [R, K, ...]`; rows every task shares stay shared."
+    if t.dim() > 2 and t.shape[1] > 1 and t.stride(1) == 0: return t[:, :1][idx].expand(len(idx), *t.shape[1:])
+    return t[idx]
 
 # %% ../nbs/08_replicates.ipynb #00f7cd61
 def fit_replicates(method,                # 'stl', 'hps', 'sps' or 'ahps' (or the `Method`)
@@ -128,55 +133,78 @@ def fit_replicates(method,                # 'stl', 'hps', 'sps' or 'ahps' (or th
     step_fn = vmap(lambda p, b, *batch: functional_call(objective, (named(p), named(b)), batch), in_dims=(0, 0, 0, 0, 0, None))
     opt = torch.optim.Adam(params.values(), lr=lr, weight_decay=weight_decay, foreach=True)
     stacked.attach_replicates(objective.model, params, buffers, opt); stacked.prepare_replicates([t.full() for t in train])
-    gens = [torch.Generator().manual_seed(s) for s in seeds]
-    full = _stacked([t.full() for t in train], sizes[-1])
-    vfull = None if val is None else _stacked([t.full() for t in val], max(t.n_rows for t in val))
+    run = dict(params=params, buffers=buffers, opt=opt, train=train, gens=[torch.Generator().manual_seed(s) for s in seeds],
+               full=_stacked([t.full() for t in train], sizes[-1]), alive=list(range(R)),
+               vfull=None if val is None else _stacked([t.full() for t in val], max(t.n_rows for t in val)))
     first = max(min_epochs, math.ceil(stacked.min_steps() / math.ceil(sizes[-1] / batch_size)))   # as `fit` counts it
     state = dict(best=None, stoppers=[EarlyStopping(patience, first) for _ in seeds], stopped=torch.zeros(R, dtype=torch.bool),
                  method=stacked, method_best=[None] * R)
     history, step, start = [[] for _ in seeds], 0, time.perf_counter()
     for epoch in range(epochs):
-        sums, pen, nb = 0, 0, 0
-        for x, y, mask in ([full] if batch_size >= sizes[-1] else _replicate_batches(train, batch_size, gens, full)):
-            losses, penalty, pred = step_fn(params, buffers, x, y, mask, step)
-            if not inside: penalty = stacked.penalty_replicates(step, (x, y, mask), pred, losses)
-            bad = ~(torch.isfinite(losses).all(1) & torch.isfinite(penalty))
-            if bad.any(): raise TrainingError(f"non-finite loss at step {step} (epoch {epoch}) in the replicate(s) of seed "
-                                              f"{[seeds[r] for r in torch.nonzero(bad).flatten().tolist()]}; fit them alone to see more")
-            opt.zero_grad(set_to_none=True); (losses.sum() + penalty.sum()).backward()
-            stacked.after_backward_replicates(opt, step); opt.step()
-            sums, pen, nb, step = sums + losses.detach(), pen + penalty.detach(), nb + 1, step + 1
-        vl = None if vfull is None else torch.no_grad()(step_fn)(params, buffers, *vfull, step)[0]
-        _record(history, state, epoch, step, sums / nb, pen / nb, vl, {**params, **buffers}, time.perf_counter() - start, draws[0][0].task_names)
+        step, train_loss, penalty = _epoch(run, step_fn, stacked, inside, batch_size >= sizes[-1], batch_size, seeds, epoch, step)
+        vl = None if run["vfull"] is None else torch.no_grad()(step_fn)(run["params"], run["buffers"], *run["vfull"], step)[0]
+        _record(history, state, run["alive"], epoch, step, train_loss, penalty, vl, {**run["params"], **run["buffers"]},
+                time.perf_counter() - start, draws[0][0].task_names)
         if state["stopped"].all(): break
-    return _results(methods, models, {**params, **buffers}, state, history, scalers, draws, seeds,
+        _compact(run, state, stacked)
+    return _results(methods, models, {**run["params"], **run["buffers"]}, run["alive"], state, history, scalers, draws, seeds,
                     dict(hidden=hidden, epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, patience=patience,
                          min_epochs=min_epochs, activation=activation, dropout=0.0, optimizer="adam", target_prior_rows=target_prior_rows))
 
 # %% ../nbs/08_replicates.ipynb #880a5d90
-def _record(history, state, epoch, step, train, penalty, val, params, seconds, names):
-    "Append each active replicate's history row; its `EarlyStopping` decides whether it improved or stops."
-    active, logs = (~state["stopped"]).tolist(), state["method"].log_replicates(len(history))
-    for r in (r for r, a in enumerate(active) if a):
-        losses = loss_columns("train", train[r], names)
-        row = dict(epoch=epoch, step=step, train_loss=losses.pop("train_loss"), penalty=float(penalty[r]), **losses)
-        history[r].append({**row, **(loss_columns("val", val[r], names) if val is not None else {}), **logs[r], "seconds": seconds})
-    if val is None: return
-    flags = [s.record(epoch, h[-1]["val_loss"]) if a else (False, True) for s, h, a in zip(state["stoppers"], history, active)]
-    improved = torch.tensor([f[0] for f in flags])
-    if improved.any(): state["best"] = _best_of(improved, params, state["best"])
-    for r in torch.nonzero(improved).flatten().tolist(): state["method_best"][r] = copy.deepcopy(state["method"].replicate_state(r))
-    state["stopped"] |= torch.tensor([f[1] for f in flags])
+def _epoch(run, step_fn, method, inside, full, batch_size, seeds, epoch, step) -> tuple:
+    "One epoch of the replicates in the batch; `(steps so far, mean task losses [R, K], mean penalties [R])`."
+    params, buffers, opt, sums, pen, nb = run["params"], run["buffers"], run["opt"], 0, 0, 0
+    for x, y, mask in ([run["full"]] if full else _replicate_batches(run["train"], batch_size, run["gens"], run["full"])):
+        losses, penalty, pred = step_fn(params, buffers, x, y, mask, step)
+        if not inside: penalty = method.penalty_replicates(step, (x, y, mask), pred, losses)
+        bad = ~(torch.isfinite(losses).all(1) & torch.isfinite(penalty))
+        if bad.any(): raise TrainingError(f"non-finite loss at step {step} (epoch {epoch}) in the replicate(s) of seed "
+                                          f"{[seeds[run['alive'][r]] for r in torch.nonzero(bad).flatten().tolist()]}; fit them alone to see more")
+        opt.zero_grad(set_to_none=True); (losses.sum() + penalty.sum()).backward()
+        method.after_backward_replicates(opt, step); opt.step()
+        sums, pen, nb, step = sums + losses.detach(), pen + penalty.detach(), nb + 1, step + 1
+    return step, sums / nb, pen / nb
 
-def _results(methods, models, params, state, history, scalers, draws, seeds, config) -> list:
-    "A `FitResult` per replicate: its slice of the best (or, without validation, the last) stacked parameters."
+def _compact(run, state, method) -> None:
+    "Take the replicates that stopped (their best state is kept) out of the batch: stacked tensors, Adam's state, the method's, the data."
+    keep = [i for i, r in enumerate(run["alive"]) if not state["stopped"][r] or state["stoppers"][r].best_epoch < 0]
+    if len(keep) == len(run["alive"]): return
+    idx, old = torch.tensor(keep), run["opt"]
+    params = {k: v.detach()[idx].requires_grad_() for k, v in run["params"].items()}
+    opt = torch.optim.Adam(params.values(), lr=old.defaults["lr"], weight_decay=old.defaults["weight_decay"], foreach=True)
+    for p_old, p_new in zip(run["params"].values(), params.values()):
+        if p_old in old.state: opt.state[p_new] = {k: v[idx] if v.dim() else v.clone() for k, v in old.state[p_old].items()}
+    buffers = {k: v[idx] for k, v in run["buffers"].items()}
+    method.keep_replicates(keep, params, buffers)
+    run.update(params=params, buffers=buffers, opt=opt, alive=[run["alive"][i] for i in keep], train=[run["train"][i] for i in keep],
+               gens=[run["gens"][i] for i in keep], full=tuple(_keep(t, idx) for t in run["full"]),
+               vfull=None if run["vfull"] is None else tuple(_keep(t, idx) for t in run["vfull"]))
+
+def _record(history, state, alive, epoch, step, train, penalty, val, tensors, seconds, names):
+    "Append the history row of each replicate still training (`alive`: their indices, in batch order); its `EarlyStopping` decides whether it improved or stops."
+    logs, flags = state["method"].log_replicates(len(alive)), {}
+    for i, r in enumerate(alive):
+        if state["stopped"][r]: continue
+        losses = loss_columns("train", train[i], names)
+        row = dict(epoch=epoch, step=step, train_loss=losses.pop("train_loss"), penalty=float(penalty[i]), **losses)
+        history[r].append({**row, **(loss_columns("val", val[i], names) if val is not None else {}), **logs[i], "seconds": seconds})
+        if val is not None: flags[r] = state["stoppers"][r].record(epoch, history[r][-1]["val_loss"])
+    improved = [r for r, (better, _) in flags.items() if better]
+    if improved: state["best"] = _best_of(improved, alive, tensors, state["best"], len(history))
+    for r in improved: state["method_best"][r] = copy.deepcopy(state["method"].replicate_state(alive.index(r)))
+    for r, (_, stop) in flags.items(): state["stopped"][r] |= stop
+
+def _results(methods, models, params, alive, state, history, scalers, draws, seeds, config) -> list:
+    "A `FitResult` per replicate: its best state (or, without validation, its last, from the replicates `alive` in the batch)."
     out = []
     for r, (method, model) in enumerate(zip(methods, models)):
         best_epoch = state["stoppers"][r].best_epoch
         kept = best_epoch >= 0                                              # else: the last parameters (no validation)
-        model.load_state_dict({k: v[r].detach() for k, v in ({**params, **state["best"]} if kept else params).items()})
+        model.load_state_dict({k: v[r].detach() for k, v in state["best"].items()} if kept else
+                              {k: v[alive.index(r)].detach() for k, v in params.items()})
         method.attach(model, None)
-        method.load_state_dict(state["method_best"][r] if kept else state["method"].replicate_state(r)); method.finish(model)
+        method.load_state_dict(state["method_best"][r] if kept else state["method"].replicate_state(alive.index(r))); method.finish(model)
         h = pd.DataFrame(history[r])
         out.append(FitResult(model, method, scalers[r], DataSchema.of(draws[r][0]), h, {**config, "seed": seeds[r]},
                              best_epoch if kept else len(h) - 1))
