@@ -11,7 +11,7 @@ import torch
 from .data import MultiTaskData, Scaler, TaskTensors
 
 # %% auto #0
-__all__ = ['by_task', 'LMMFit', 'fit_lmm', 'variance_components']
+__all__ = ['by_task', 'LMMFit', 'fit_lmm', 'variance_components', 'predict_lmm']
 
 # %% ../nbs/06_mixed.ipynb #mx000007
 def by_task(data: MultiTaskData, # a groups-layout data set: the rows and their tasks
@@ -39,6 +39,8 @@ class LMMFit:
     b_cov: torch.Tensor    # `[K, q, q]` their posterior covariances
     n_iter: int            # EM steps taken
     converged: bool        # whether the last step changed G and sigma2 by less than `tol`
+    beta_cov: torch.Tensor | None = None    # `[p, p]` covariance of beta
+    cross_cov: torch.Tensor | None = None   # `[K, p, q]` covariance of beta and each task's b
 
 def _posterior(ZtZ, ZtX, Zty, XtX, Xty, G, sigma2, reml: bool) -> tuple:
     "For given G and sigma2: beta (GLS), the BLUPs and the posterior covariances / sigma2 (REML: with beta's uncertainty)."
@@ -48,7 +50,7 @@ def _posterior(ZtZ, ZtX, Zty, XtX, Xty, G, sigma2, reml: bool) -> tuple:
     beta = torch.linalg.solve(S, Xty - (AZtX.mT @ Zty[..., None])[..., 0].sum(0)) if XtX.numel() else XtX.new_zeros(0)
     b = (A @ (Zty - ZtX @ beta)[..., None])[..., 0]
     C = A + AZtX @ torch.linalg.solve(S, AZtX.mT) if (reml and XtX.numel()) else A
-    return beta, b, C
+    return beta, b, C, S, AZtX
 
 # %% ../nbs/06_mixed.ipynb #mx000012
 def fit_lmm(y: torch.Tensor,              # `[K, n]` targets by task (`by_task`)
@@ -72,7 +74,7 @@ def fit_lmm(y: torch.Tensor,              # `[K, n]` targets by task (`by_task`)
     XtX, Xty = (X.mT @ X).sum(0), (X.mT @ y[..., None])[..., 0].sum(0)
     sigma2 = y[mask].var() / 2; G = torch.eye(q, dtype=y.dtype) * sigma2      # start: half the variance each
     for it in range(1, max_iter + 1):
-        beta, b, C = _posterior(ZtZ, ZtX, Zty, XtX, Xty, G, sigma2, reml)
+        beta, b, C, *_ = _posterior(ZtZ, ZtX, Zty, XtX, Xty, G, sigma2, reml)
         e = (y - X @ beta - (Z @ b[..., None])[..., 0]) * m
         trace = (torch.linalg.inv(G) * C.sum(0).mT).sum()                      # sum_k tr(G^-1 C_k)
         new_s2 = (e.pow(2).sum() + sigma2 * ((p if reml else 0) + K * q) - sigma2 ** 2 * trace) / N
@@ -81,8 +83,9 @@ def fit_lmm(y: torch.Tensor,              # `[K, n]` targets by task (`by_task`)
         change = max(float((new_G - G).abs().max() / G.abs().max()), float(abs(new_s2 - sigma2) / sigma2))
         G, sigma2 = new_G, new_s2
         if change < tol: break
-    beta, b, C = _posterior(ZtZ, ZtX, Zty, XtX, Xty, G, sigma2, reml)
-    return LMMFit(beta, G, sigma2, b, sigma2 * C, it, change < tol)
+    beta, b, C, S, AZtX = _posterior(ZtZ, ZtX, Zty, XtX, Xty, G, sigma2, reml)
+    beta_cov = sigma2 * torch.linalg.inv(S) if p else S
+    return LMMFit(beta, G, sigma2, b, sigma2 * C, it, change < tol, beta_cov, -(beta_cov @ AZtX.mT) if p else None)
 
 # %% ../nbs/06_mixed.ipynb #mx000019
 def variance_components(fit: LMMFit,      # a fit from `fit_lmm`
@@ -99,3 +102,21 @@ def variance_components(fit: LMMFit,      # a fit from `fit_lmm`
     out = pd.DataFrame(rows).set_index("component")
     out.attrs["icc"] = G[0, 0] / (G[0, 0] + s2)
     return out
+
+# %% ../nbs/06_mixed.ipynb #mx000022
+def predict_lmm(fit: LMMFit,           # a fit from `fit_lmm` with a linear population part
+                X, Z,                  # `[N, p]` and `[N, q]`: the rows' population and random-effects designs
+                task,                  # `[N]` each row's task index into the fit's tasks, -1 for a task not seen in training
+                unseen: str = "population", # "population": x'beta for an unseen task; "error": refuse it
+               ) -> tuple:             # `(mean [N], predictive sd [N])`
+    "Predictions with the BLUPs (the population prediction for unseen tasks) and their predictive standard deviations."
+    if unseen not in ("population", "error"): raise ValueError(f"unseen must be 'population' or 'error', got {unseen!r}")
+    X, Z = torch.as_tensor(np.asarray(X, dtype=np.float64)), torch.as_tensor(np.asarray(Z, dtype=np.float64))
+    task = torch.as_tensor(np.asarray(task, dtype=np.int64)); new = task < 0
+    if unseen == "error" and bool(new.any()): raise ValueError(f"{int(new.sum())} row(s) belong to tasks not seen in training")
+    k = task.clamp(min=0)
+    mean = X @ fit.beta + torch.where(new, 0.0, (Z * fit.b[k]).sum(1))
+    zvz = torch.where(new, torch.einsum("nq,qr,nr->n", Z, fit.G, Z), torch.einsum("nq,nqr,nr->n", Z, fit.b_cov[k], Z))
+    xvx = torch.einsum("np,pr,nr->n", X, fit.beta_cov, X)
+    cross = torch.where(new, 0.0, 2 * torch.einsum("np,npq,nq->n", X, fit.cross_cov[k], Z))
+    return mean.numpy(), (fit.sigma2 + xvx + zvz + cross).sqrt().numpy()
