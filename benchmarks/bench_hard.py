@@ -4,11 +4,15 @@ Part 1 times one Adam training step (forward, backward, controller, step) of Mul
 AHPS's network with its NodeController (default statistic), in three phases: deciding with nothing split yet
 (tied shared rows + per-task gradients + statistic), deciding with 25% of the nodes split, and after the decision
 window (tracking off, 25% split). Part 2 times getting every task's gradient on every trunk row:
-one forward + one backward with tracking (`row_grads`) vs one forward + K `autograd.grad` calls. All timings are
-interleaved repeats in one run; the printed numbers are ratios of medians.
+one forward + one backward with tracking (`row_grads`) vs one forward + K `autograd.grad` calls. Part 3 times whole
+`fit` calls (mixed scenario, 200 rows per task, mini-batches, no validation): seconds per training step of AHPS / HPS as
+a user meets them, the trainer's batching and bookkeeping included. All timings are interleaved repeats in one run; the
+printed numbers are ratios of medians.
 Usage: python benchmarks/bench_hard.py [--ks 2,8,32] [--grad-ks 8,32] [--batch 32] [--hidden 32] [--reps 7]"""
 import argparse, time, statistics
 import torch
+from adaptive_mtl.datasets import make_simulation
+from adaptive_mtl.trainer import fit
 from adaptive_mtl.layers import MultiTaskMLP
 from adaptive_mtl.hard import NodeController, row_grads, reference_row_grads
 from adaptive_mtl.methods import AHPS
@@ -84,5 +88,18 @@ def main():
         for _ in range(a.reps): t1.append(timed(one, n)); tk.append(timed(loop, n))
         m1, mk = statistics.median(t1), statistics.median(tk)
         print(f"{K:>4} {m1 * 1e3:>16.3f} {mk * 1e3:>15.3f} {mk / m1:>8.1f}x")
+
+    print("\n3) inside fit: seconds per training step, AHPS / HPS (mixed scenario, 200 rows per task, batch "
+          f"{a.batch}, 20 epochs, no validation)")
+    print(f"{'K':>4} {'HPS ms/step':>12} {'AHPS ms/step':>13} {'ratio':>7}")
+    for K in [int(k) for k in a.grad_ks.split(",")]:
+        d = make_simulation("mixed", n_tasks=K, n_train=200, seed=0)
+        run = {m: (lambda m=m: fit(m, d.train, None, epochs=20, batch_size=a.batch, progress=False, device="cpu")) for m in ("hps", "ahps")}
+        for f in run.values(): f()
+        ts = {m: [] for m in run}
+        for _ in range(a.reps):
+            for m, f in run.items(): t = time.perf_counter(); r = f(); ts[m].append((time.perf_counter() - t) / r.history.step.iloc[-1])
+        med = {m: statistics.median(v) for m, v in ts.items()}
+        print(f"{K:>4} {med['hps'] * 1e3:>12.3f} {med['ahps'] * 1e3:>13.3f} {med['ahps'] / med['hps']:>6.2f}x")
 
 if __name__ == "__main__": main()
