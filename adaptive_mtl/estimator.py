@@ -18,6 +18,7 @@ from .checks import plain, preview
 from .data import MultiTaskData
 from .methods import get_method
 from .trainer import fit as _fit
+from .replicates import ensemble_predict, fit_replicates
 
 # %% auto #0
 __all__ = ['WHICH_METHOD', 'MTLRegressor', 'task_folds', 'UnseenTaskError']
@@ -41,12 +42,14 @@ class MTLRegressor(RegressorMixin, BaseEstimator):
                  patience=30,               # early-stopping patience in epochs
                  validation_fraction=0.2,   # share of every task's rows held out for early stopping (0: none)
                  random_state=0,            # seed of the split and the fit (None: a fresh one per fit)
+                 n_members=1,               # networks trained together on the replicate axis (seeds seed, seed+1, ...), predictions averaged
                  device="auto",             # 'cpu', 'cuda' or 'auto'
                  verbose=False,             # show a progress bar
                 ):
         self.method, self.method_params, self.task_col, self.hidden = method, method_params, task_col, hidden
         self.epochs, self.lr, self.batch_size, self.weight_decay, self.patience = epochs, lr, batch_size, weight_decay, patience
         self.validation_fraction, self.random_state, self.device, self.verbose = validation_fraction, random_state, device, verbose
+        self.n_members = n_members
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -114,10 +117,14 @@ class MTLRegressor(RegressorMixin, BaseEstimator):
         if not 0 <= vf < 1: raise ValueError(f"validation_fraction must be in [0, 1), got {vf}")
         seed = int(np.random.default_rng().integers(2**31)) if self.random_state is None else int(self.random_state)
         train, val, _ = data.split(val=vf, test=0, seed=seed) if vf > 0 else (data, None, None)
+        if not (isinstance(self.n_members, (int, np.integer)) and self.n_members >= 1):
+            raise ValueError(f"n_members must be an integer >= 1, got {self.n_members!r}")
         method = get_method(self.method, **(self.method_params or {}))
-        self.result_ = _fit(method, train, val, hidden=self.hidden, epochs=self.epochs, lr=self.lr, batch_size=self.batch_size,
-                            weight_decay=self.weight_decay, patience=self.patience, seed=seed, device=self.device,
-                            progress=self.verbose)
+        kw = dict(hidden=self.hidden, epochs=self.epochs, lr=self.lr, batch_size=self.batch_size, weight_decay=self.weight_decay,
+                  patience=self.patience, device=self.device)
+        self.members_ = ([_fit(method, train, val, seed=seed, progress=self.verbose, **kw)] if self.n_members == 1 else
+                         fit_replicates(method, (train, val), [seed + i for i in range(self.n_members)], **kw))
+        self.result_ = self.members_[0]
         self.task_names_, self.layout_, self.n_tasks_ = list(data.task_names), data.layout, data.n_tasks
         return self
 
@@ -125,9 +132,10 @@ class MTLRegressor(RegressorMixin, BaseEstimator):
                 X,           # features `[n,p]` (with the task column when `task_col` is set)
                 tasks=None,  # the task label of each row, as in `fit`
                ):
-        "Predictions in original units: `[n]` (groups layout; `tasks` labels as in `fit`) or `[n,K]` (targets layout)."
+        "Predictions in original units (the members' mean): `[n]` (groups layout; `tasks` labels as in `fit`) or `[n,K]` (targets layout)."
         check_is_fitted(self, "result_")
-        return self.result_.predict(self._data(X, None, tasks, reset=False))
+        data = self._data(X, None, tasks, reset=False)
+        return self.result_.predict(data) if len(self.members_) == 1 else ensemble_predict(self.members_, data)
 
     def score(self,
               X,                   # features `[n,p]`
