@@ -7,10 +7,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass
 import torch
-from torch.func import functional_call
 from .layers import MultiTaskMLP
-from .similarity import SIMILARITY_SOURCES
-from .soft import AdaptiveSoftPenalty, SignRule, ThetaRule, mean_constraint, stacked_graph_penalty, theta_rule
+from .soft import AdaptiveSoftPenalty, ThetaRule, mean_constraint, theta_rule
 
 # %% auto #0
 __all__ = ['METHODS', 'StepInfo', 'Method', 'get_method', 'STL', 'HPS', 'SPS', 'ASPS', 'AHPS']
@@ -136,49 +134,7 @@ class ASPS(Method):
     def log(self): return self._pen.log()
     def state_dict(self): return self._pen.state_dict()
     def load_state_dict(self, state): self._pen.load_state_dict(state)
-    def attach_replicates(self, model, params, buffers, optimizer=None):
-        "One penalty per replicate, bound to its slices of the stacked trunk; a `_Replica` for a similarity that reads the model."
-        self._trunk = [params[f"trunk.{i}.{w}"] for i in range(len(model.trunk)) for w in ("weight", "bias")]
-        tensors = {**params, **buffers}
-        self._replicas = [(AdaptiveSoftPenalty(**self.config()), _Replica(model, {k: v[r] for k, v in tensors.items()}))
-                          for r in range(len(self._trunk[0]))]
-        for r, (pen, replica) in enumerate(self._replicas): pen.attach(replica, [t[r] for t in self._trunk])
-        self._stacked = self.coupling == "graph" and self.lam0 > 0 and SIMILARITY_SOURCES[self.similarity].reads != "model"
-        rules = [pen.rule for pen, _ in self._replicas]
-        self._observe = SignRule.stacked_observe(rules) if self._stacked and type(rules[0]) is SignRule else None
-    def prepare_replicates(self, tensors):
-        for (pen, _), t in zip(self._replicas, tensors): pen.prepare(*t)
-    def penalty_replicates(self, step, batch, pred, losses):
-        "The R penalties; the graph coupling of every replicate in one batched pass when no similarity is read from the model."
-        self._infos = [StepInfo(step, *parts) for parts in zip(*batch, pred, losses)]
-        if not self._stacked: return torch.stack([pen(replica, info) for (pen, replica), info in zip(self._replicas, self._infos)])
-        value, self._grads, self._U = stacked_graph_penalty([pen.coupling for pen, _ in self._replicas], self._trunk)
-        return value
-    def after_backward_replicates(self, optimizer, step):
-        grads = [t.grad for t in self._trunk]
-        tasks = [g - p for g, p in zip(grads, self._grads)] if self._stacked and all(g is not None for g in grads) else None
-        observed = tasks is not None and self._observe is not None
-        if observed: self._observe([t * u < 0 for t, u in zip(tasks, self._U)])           # every replicate's sign rule at once
-        if observed and step % self.update_every: return                                  # the rest happens at updates only
-        for r, ((pen, replica), info) in enumerate(zip(self._replicas, self._infos)):
-            pulled = None if tasks is None else ([t[r] for t in tasks], [u[r] for u in self._U])
-            pen.after_backward(replica, info, [None if g is None else g[r] for g in grads], pulled, observed)
-    def log_replicates(self, n_replicates): return [pen.log() for pen, _ in self._replicas]
-    def keep_replicates(self, keep, params, buffers):
-        "Rebind the kept replicates' penalties (their state unchanged) to their slices of the new stacked tensors."
-        self._trunk = [params[f"trunk.{i}.{w}"] for i in range(len(self._trunk) // 2) for w in ("weight", "bias")]
-        tensors, self._replicas = {**params, **buffers}, [self._replicas[i] for i in keep]
-        for r, (pen, replica) in enumerate(self._replicas):
-            replica._tensors = {k: v[r] for k, v in tensors.items()}; pen.params = [t[r] for t in self._trunk]; pen._refresh(False)
-        if self._observe is not None: self._observe = SignRule.stacked_observe([pen.rule for pen, _ in self._replicas])
-    def replicate_state(self, replicate): return self._replicas[replicate][0].state_dict()
 
-class _Replica(torch.nn.Module):
-    "One replicate of a stacked network (`functional_call` on its slices), for a similarity that reads the model."
-    def __init__(self, model, tensors: dict):
-        super().__init__(); self.n_tasks, self._tensors = model.n_tasks, tensors
-        object.__setattr__(self, "_net", model)                          # not a submodule: its parameters are the slices
-    def forward(self, x): return functional_call(self._net, self._tensors, (x,))
 
 # %% ../nbs/06_methods.ipynb #b9c0333e
 from .hard import NodeController, n_params as _ahps_n_params
@@ -207,13 +163,3 @@ class AHPS(Method):
     def n_params(self, model) -> int: return _ahps_n_params(model)
     def state_dict(self): return self._ctl.state_dict()
     def load_state_dict(self, state): self._ctl.load_state_dict(state)
-    def attach_replicates(self, model, params, buffers, optimizer=None):
-        names = [(f"trunk.{i}.weight", f"trunk.{i}.bias", f"trunk.{i}.split_mask") for i in range(len(model.trunk))]
-        self._ctl = NodeController(**self.config())
-        self._ctl.attach_replicates(model, [(params[w], params[b], buffers[m]) for w, b, m in names], optimizer)
-    def after_backward_replicates(self, optimizer, step): self._ctl.update()
-    def log_replicates(self, n_replicates): return self._ctl.log_replicates()
-    def replicate_state(self, replicate): return self._ctl.state_dict(replicate)
-    def keep_replicates(self, keep, params, buffers):
-        self._ctl.keep_replicates(keep, [(params[f"trunk.{i}.weight"], params[f"trunk.{i}.bias"], buffers[f"trunk.{i}.split_mask"])
-                                         for i in range(len(self._ctl.trunk))])

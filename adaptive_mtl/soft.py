@@ -12,8 +12,8 @@ from .similarity import SIMILARITIES, SIMILARITY_SOURCES
 
 # %% auto #0
 __all__ = ['COUPLINGS', 'THETA_RULES', 'deviation', 'mean_constraint', 'mean_constraint_grad', 'pair_weights', 'lam_star',
-           'MeanCoupling', 'GraphCoupling', 'stacked_graph_penalty', 'ThetaRule', 'ConstantRule', 'LinearRule',
-           'SimilarityRule', 'SignRule', 'theta_rule', 'AdaptiveSoftPenalty']
+           'MeanCoupling', 'GraphCoupling', 'ThetaRule', 'ConstantRule', 'LinearRule', 'SimilarityRule', 'SignRule',
+           'theta_rule', 'AdaptiveSoftPenalty']
 
 # %% ../nbs/04_soft.ipynb #9e5cac3b
 def _check(params, masks, task_weights) -> tuple:
@@ -135,23 +135,6 @@ class GraphCoupling:
         self._last = None
         return [g - pen for g, pen in zip(grads or [p.grad for p in self.params], self._split(grad))], self._split(U)
 
-def stacked_graph_penalty(couplings: list, # R `GraphCoupling`s, refreshed, one per replicate
-                          params: list, # the R replicates' trunk tensors stacked `[R, K, ...]`
-                         ) -> tuple:
-    "The R graph penalties `[R]` on stacked trunks in one pass, and what `pull` needs after the backward pass: the stacked gradients and U."
-    R, K = params[0].shape[:2]
-    W = torch.cat([p.detach().reshape(R, K, -1) for p in params], -1)
-    W, P = W - W.mean(1, keepdim=True), W.shape[-1]
-    if all(c.mask is None for c in couplings): MW, scale = W, couplings[0].scale
-    else:
-        MW = torch.stack([W[r] if c.mask is None else c.mask * W[r] for r, c in enumerate(couplings)])
-        scale = torch.stack([torch.as_tensor(c.scale, dtype=W.dtype).expand(K, P) for c in couplings])
-    active = torch.stack([c.active_weight.expand(K, P) for c in couplings])
-    U = torch.baddbmm(active * W, torch.stack([c.weights for c in couplings]), MW, alpha=-1)
-    grad = U * scale
-    split = lambda t: [c.reshape(p.shape) for c, p in zip(t.split(couplings[0].sizes, -1), params)]
-    return _ClosedForm.apply(0.5 * (W * grad).sum((1, 2)), split(grad), *params), split(grad), split(U)
-
 _COUPLINGS = {"graph": GraphCoupling, "mean": MeanCoupling}
 COUPLINGS = tuple(_COUPLINGS)
 
@@ -238,13 +221,6 @@ class SignRule(ConstantRule):
         return _remove_largest(masks, deviations, [math.floor(self.theta_max * m.numel()) for m in masks],
                                [run >= self.patience for run in self.runs])
     def state_dict(self): return {"runs": [run.cpu().clone() for run in self.runs]}
-    @staticmethod
-    def stacked_observe(rules: list): # the R replicates' attached `SignRule`s
-        "One `observe` for R replicates: their run counters become views of stacked `[R, ...]` tensors, counted together."
-        stacked = [torch.stack(runs) for runs in zip(*(rule.runs for rule in rules))]
-        for r, rule in enumerate(rules): rule.runs = [s[r] for s in stacked]
-        def observe(conflicts): torch._foreach_add_(stacked, 1); torch._foreach_mul_(stacked, conflicts)
-        return observe
     def load_state_dict(self, state):
         for run, saved in zip(self.runs, state.get("runs") or []): run.copy_(saved)
 
