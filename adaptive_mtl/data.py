@@ -206,8 +206,9 @@ class Scaler:
     def fit(cls,
             data: MultiTaskData,     # the training split (never validation or test rows)
             prior_rows: float = 10,  # groups layout: each task's target variance is pulled to the pooled one as if by this many rows
+            pooled: bool = False,    # groups layout: one target mean and scale for all tasks (random effects model the tasks' means)
            ) -> Scaler:
-        "Fit on (training) `data`: pooled feature scaling; per-task target means, and target scales shrunk towards the pooled scale."
+        "Fit on (training) `data`: pooled feature scaling; per-task target means, and target scales shrunk towards the pooled scale (or, `pooled`, one for all)."
         n = data.observed()
         if (n == 0).any():
             kind = "task {} has no training rows" if data.layout == "groups" else "target {} has no observed value in the training rows"
@@ -224,9 +225,12 @@ class Scaler:
                                               "float64 (values near 1e308); rescale it, e.g. divide by a power of 10")
         x_std[x_std < 1e-12] = 1.0
         const = np.sqrt(yv) < 1e-12 * np.maximum(1, np.abs(ym))
-        w = n * ~const; pooled = (w * yv).sum() / w.sum() if w.sum() > 0 else 1.0  # within-task variance of the varying tasks
-        yv = np.where(const, pooled, yv)                                     # a constant target takes the pooled variance
-        if data.layout == "groups": yv = (n * yv + prior_rows * pooled) / (n + prior_rows)
+        w = n * ~const; vp = (w * yv).sum() / w.sum() if w.sum() > 0 else 1.0  # within-task variance of the varying tasks
+        yv = np.where(const, vp, yv)                                     # a constant target takes the pooled variance
+        if data.layout == "groups": yv = (n * yv + prior_rows * vp) / (n + prior_rows)
+        if pooled:
+            if data.layout != "groups": raise ValueError("pooled target scaling needs the groups layout (targets come in different units)")
+            ym, yv = np.full(data.n_tasks, data.y.mean()), np.full(data.n_tasks, max(data.y.var(), 1e-24 * max(1, data.y.mean() ** 2)))
         return cls(x_mean, x_std, ym, np.sqrt(yv))
 
     def x(self, X):

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_fitted.ipynb #5bf1ef08
 from __future__ import annotations
-import math
+import math, statistics
 from dataclasses import dataclass, field
 from pathlib import Path
 import numpy as np
@@ -15,6 +15,7 @@ from .checks import plain, torch_device
 from .data import DataSchema, MultiTaskData, Scaler, TaskTensors
 from .layers import MultiTaskMLP
 from .methods import Method, METHODS
+from .mixed import LMMFit, RandomEffects, predict_lmm, variance_components
 from .soft import theta_rule
 
 # %% auto #0
@@ -48,6 +49,7 @@ class FitResult:
     history: pd.DataFrame                        # one row per epoch: losses per task, the method's log
     config: dict = field(default_factory=dict)   # the training arguments of `fit`
     best_epoch: int = -1                         # the epoch whose weights were restored
+    random: RandomEffects | None = None          # the random-effects part (`fit(random_effects=...)`), None without
 
     @property
     def task_names(self) -> list: return self.schema.task_names
@@ -73,21 +75,60 @@ class FitResult:
         tt = TaskTensors(data, self.scaler, device=dev)
         x, _, mask = tt.full()
         self.model.eval(); z = self.model(x); self.model.train()
+        if self.random is not None: z = z + self.random.offset(x)
         return tt, z.cpu(), mask.cpu()
 
+    @torch.no_grad()
+    def _population(self, X: np.ndarray) -> np.ndarray:
+        "Original-unit predictions for rows of a task not seen in training: the mean over the known tasks' predictions with random effects 0."
+        x = torch.as_tensor(self.scaler.x(X), dtype=torch.float32, device=next(self.model.parameters()).device)
+        self.model.eval(); g = self.model(x.expand(len(self.task_names), *x.shape)).double().cpu(); self.model.train()
+        if self.random is not None: g = g + self.random.design(x.cpu())[0] @ self.random.beta
+        return (g * torch.as_tensor(self.scaler.y_std)[:, None] + torch.as_tensor(self.scaler.y_mean)[:, None]).mean(0).numpy()
+
+    def _unseen(self, data: MultiTaskData) -> np.ndarray:
+        "Which rows belong to tasks the fit has not seen (groups layout; none in the targets layout)."
+        if data.layout != "groups": return np.zeros(len(data), bool)
+        known = set(map(str, self.task_names))
+        return ~np.isin(np.arange(data.n_tasks), [i for i, t in enumerate(data.task_names) if str(t) in known])[data.task]
+
     def predict(self,
-                data: MultiTaskData,         # rows of known tasks, in either layout of the training data
+                data: MultiTaskData,         # rows in either layout of the training data
                 standardized: bool = False,  # predictions on the standardised target scale instead of original units
-               ) -> np.ndarray:
-        "Predictions for `data` in original units (`[n]` groups layout, `[n,K]` targets layout)."
+                return_std: bool = False,    # also return the predictive standard deviations (needs random effects)
+                unseen: str = "population",  # rows of tasks not seen in training: "population" (random effects 0, the tasks' mean) or "error"
+               ):
+        "Predictions for `data` in original units (`[n]` groups layout, `[n,K]` targets layout); with `return_std`, `(mean, sd)`."
+        if unseen not in ("population", "error"): raise ValueError(f"unseen must be 'population' or 'error', got {unseen!r}")
+        if return_std and self.random is None:
+            raise ValueError("predictive standard deviations need the random-effects part: fit with random_effects='intercept' (or slopes)")
+        new = self._unseen(data)
+        if new.any() and (unseen == "error" or standardized): self.schema.align(data)     # the error naming the unknown task
+        if not new.any(): out = self._predict_known(data, standardized)
+        else:
+            out, seen = np.empty(len(data)), np.flatnonzero(~new)
+            out[new] = self._population(data.X[new][:, self.schema.feature_order(data)])
+            if len(seen): out[seen] = self._predict_known(data.subset(seen), standardized)
+        return (out, self._predictive_sd(data)) if return_std else out
+
+    def _predict_known(self, data: MultiTaskData, standardized: bool) -> np.ndarray:
+        "Predictions for rows of known tasks."
         data = self.schema.align(data)
         tt, z, mask = self._predict_std(data)
         if data.layout == "groups":
-            out = np.empty(len(data)); rows = tt.rows.cpu()
-            out[rows[mask].numpy()] = z[mask].double().numpy()
+            out = np.empty(len(data)); out[tt.rows[mask].numpy()] = z[mask].double().numpy()
             return out if standardized else self.scaler.inverse_y(out, data.task)
         z = z.T.double().numpy()
         return z if standardized else self.scaler.inverse_y(z)
+
+    def _predictive_sd(self, data: MultiTaskData) -> np.ndarray:
+        "Predictive SDs in original units: residual variance, the uncertainty of beta and of the task's BLUPs (G for an unseen task)."
+        code = {str(t): i for i, t in enumerate(self.task_names)}
+        task = np.array([code.get(str(data.task_names[t]), -1) for t in data.task])
+        X, Z = self.random.design(torch.as_tensor(self.scaler.x(data.X[:, self.schema.feature_order(data)])))
+        re = self.random
+        _, sd = predict_lmm(LMMFit(re.beta, re.G, re.sigma2, re.b, re.b_cov, 0, True, re.beta_cov, re.cross_cov), X, Z, task)
+        return sd * float(np.mean(self.scaler.y_std))
 
     def evaluate(self,
                  data: MultiTaskData,         # rows of known tasks with their targets
@@ -107,6 +148,44 @@ class FitResult:
         return (f"FitResult({self.method!r}, {len(self.task_names)} tasks, {len(self.history)} epochs, "
                 f"best epoch {self.best_epoch}, {self.n_params} parameters)")
 
+# %% ../nbs/07_fitted.ipynb #fr000002
+def _units(self: FitResult) -> tuple:
+    "`(T, s_y)`: the map of standardised random-effect coefficients to original units, and the target scale."
+    if self.random is None: raise ValueError("this fit has no random-effects part: fit with random_effects='intercept' (or slopes)")
+    S, sy = self.random.slopes, float(np.mean(self.scaler.y_std))
+    m, s = self.scaler.x_mean[S], self.scaler.x_std[S]
+    T = np.eye(len(S) + 1) * sy; T[0, 1:] = -sy * m / s; T[1:, 1:] = np.diag(sy / s)
+    return torch.as_tensor(T), sy
+
+def _effect_names(self: FitResult) -> list: return ["intercept"] + [str(self.feature_names[j]) for j in self.random.slopes]
+
+@patch
+def variance_components(self: FitResult) -> pd.DataFrame:
+    "Variances, SDs and correlations of the random effects and the residual variance in original units (`.attrs['icc']`: the intra-class correlation)."
+    T, sy = _units(self); re = self.random
+    lmm = LMMFit(re.beta, T @ re.G @ T.T, re.sigma2 * sy ** 2, re.b @ T.T, T @ re.b_cov @ T.T, 0, True)
+    return variance_components(lmm, _effect_names(self))
+
+@patch
+def random_effects(self: FitResult) -> pd.DataFrame:
+    "Every task's BLUPs and their standard errors in original units, one row per task."
+    T, _ = _units(self); b, cov = self.random.b @ T.T, T @ self.random.b_cov @ T.T
+    se = torch.diagonal(cov, dim1=-2, dim2=-1).sqrt()
+    names = _effect_names(self)
+    return pd.DataFrame({**{n: b[:, i].numpy() for i, n in enumerate(names)}, **{f"se_{n}": se[:, i].numpy() for i, n in enumerate(names)}},
+                        index=pd.Index(self.task_names, name="task"))
+
+@patch
+def predict_interval(self: FitResult,
+                     data: MultiTaskData,  # rows to predict (groups layout; tasks not seen in training get the population interval)
+                     level: float = 0.9,   # the interval's coverage
+                    ) -> tuple:
+    "`(lower, upper)`: Gaussian prediction intervals, the prediction ± z · the predictive SD (original units)."
+    if not 0 < level < 1: raise ValueError(f"level must be between 0 and 1, got {level!r}")
+    mean, sd = self.predict(data, return_std=True)
+    z = statistics.NormalDist().inv_cdf(0.5 + level / 2)
+    return mean - z * sd, mean + z * sd
+
 # %% ../nbs/07_fitted.ipynb #504e4581
 _FORMAT = "adaptive_mtl.FitResult/1"
 
@@ -122,7 +201,8 @@ def save(self: FitResult,
                     scaler={k: torch.as_tensor(getattr(self.scaler, k)) for k in ("x_mean", "x_std", "y_mean", "y_std")},
                     task_names=[plain(t) for t in self.task_names], feature_names=[str(f) for f in self.feature_names],
                     layout=self.layout, history={c: [plain(v) for v in self.history[c]] for c in self.history.columns},
-                    config=self.config, best_epoch=int(self.best_epoch)), path)
+                    config=self.config, best_epoch=int(self.best_epoch),
+                    random=None if self.random is None else dict(config=self.random.config(), state=self.random.state_dict())), path)
     return path
 
 _OPTIONS_MISSING_FROM_OLDER_FILES = {"asps": {"coupling": "mean"}}   # the value a file without the option was trained with
@@ -139,7 +219,8 @@ def _method_config(name: str, config: dict) -> dict:
     return config
 
 _ENTRIES = ("format", "method", "method_config", "method_state", "model_config", "model_state", "scaler",
-            "task_names", "feature_names", "layout", "history", "config", "best_epoch")
+            "task_names", "feature_names", "layout", "history", "config", "best_epoch", "random")
+_OPTIONAL = {"random"}                                                  # files written before the entry existed lack it
 
 def _entry(path, name: str, build):
     "`build()`; any error becomes a one-line `ValueError` naming the file's entry."
@@ -162,6 +243,12 @@ def _schema(d: dict, n_features: int, n_tasks: int) -> DataSchema:
     if d["layout"] not in ("groups", "targets"): raise ValueError(f"entry 'layout' is {d['layout']!r}, not 'groups' or 'targets'")
     return DataSchema(d["task_names"], d["feature_names"], d["layout"])
 
+def _random(entry: dict, n_tasks: int) -> RandomEffects:
+    "The saved random-effects part, its BLUPs checked against the model's tasks."
+    random = RandomEffects(**entry["config"]); random.load_state_dict(entry["state"])
+    if random.b.shape != (n_tasks, len(random.slopes) + 1): raise ValueError(f"BLUPs of shape {tuple(random.b.shape)} for {n_tasks} tasks")
+    return random
+
 def load(path,          # a file written by `FitResult.save`
          device="cpu",  # where to put the model: 'cpu', 'cuda' or 'auto'
         ) -> FitResult:
@@ -173,7 +260,7 @@ def load(path,          # a file written by `FitResult.save`
         raise ValueError(f"{path} is not a readable adaptive_mtl model file (truncated or foreign): {type(e).__name__}: {e}") from None
     if not isinstance(d, dict) or d.get("format") != _FORMAT:
         raise ValueError(f"{path} is a torch file but not an adaptive_mtl model (format {d.get('format') if isinstance(d, dict) else type(d).__name__!r})")
-    missing, unknown = [k for k in _ENTRIES if k not in d], sorted(str(k) for k in set(d) - set(_ENTRIES))
+    missing, unknown = [k for k in _ENTRIES if k not in d and k not in _OPTIONAL], sorted(str(k) for k in set(d) - set(_ENTRIES))
     if missing or unknown:
         raise ValueError(f"{path} is an incomplete or altered model file: " + "; ".join(
             [f"missing entries {missing}"] * bool(missing) + [f"unknown entries {unknown}"] * bool(unknown)))
@@ -187,4 +274,5 @@ def load(path,          # a file written by `FitResult.save`
     scaler = _entry(path, "scaler", lambda: _scaler(d["scaler"], n_features, n_tasks))
     try: schema = _schema(d, n_features, n_tasks)
     except ValueError as e: raise ValueError(f"{path}: {e}") from None
-    return FitResult(model, method, scaler, schema, pd.DataFrame(d["history"]), d["config"], d["best_epoch"])
+    random = d.get("random") and _entry(path, "random", lambda: _random(d["random"], n_tasks))
+    return FitResult(model, method, scaler, schema, pd.DataFrame(d["history"]), d["config"], d["best_epoch"], random)

@@ -11,7 +11,7 @@ import torch
 from .data import MultiTaskData, Scaler, TaskTensors
 
 # %% auto #0
-__all__ = ['by_task', 'LMMFit', 'fit_lmm', 'variance_components', 'predict_lmm']
+__all__ = ['by_task', 'LMMFit', 'fit_lmm', 'variance_components', 'predict_lmm', 'slope_features', 'RandomEffects']
 
 # %% ../nbs/06_mixed.ipynb #mx000007
 def by_task(data: MultiTaskData, # a groups-layout data set: the rows and their tasks
@@ -42,22 +42,48 @@ class LMMFit:
     beta_cov: torch.Tensor | None = None    # `[p, p]` covariance of beta
     cross_cov: torch.Tensor | None = None   # `[K, p, q]` covariance of beta and each task's b
 
+# Every function below takes any leading (replicate) axes `...`; the tasks are the axis before a matrix's two (a vector's one).
+def _design_moments(Z, X) -> tuple:
+    "`(Z'Z [...,K,q,q], Z'X [...,K,q,p], X'X [...,p,p])` of masked designs."
+    return Z.mT @ Z, Z.mT @ X, (X.mT @ X).sum(-3)
+
+def _target_moments(r, Z, X) -> tuple:
+    "`(Z'r [...,K,q], X'r [...,p])` of masked targets `r [...,K,n]`."
+    return (Z.mT @ r[..., None])[..., 0], (X.mT @ r[..., None])[..., 0].sum(-2)
+
 def _posterior(ZtZ, ZtX, Zty, XtX, Xty, G, sigma2, reml: bool) -> tuple:
     "For given G and sigma2: beta (GLS), the BLUPs and the posterior covariances / sigma2 (REML: with beta's uncertainty)."
-    A = torch.linalg.inv(ZtZ + sigma2 * torch.linalg.inv(G))                 # M_k^{-1}, [K,q,q]
-    AZtX = A @ ZtX                                                             # [K,q,p]
-    S = XtX - (ZtX.mT @ AZtX).sum(0)                                           # Schur complement: beta's precision x sigma2
-    beta = torch.linalg.solve(S, Xty - (AZtX.mT @ Zty[..., None])[..., 0].sum(0)) if XtX.numel() else XtX.new_zeros(0)
-    b = (A @ (Zty - ZtX @ beta)[..., None])[..., 0]
-    C = A + AZtX @ torch.linalg.solve(S, AZtX.mT) if (reml and XtX.numel()) else A
+    A = torch.linalg.inv(ZtZ + sigma2[..., None, None, None] * torch.linalg.inv(G)[..., None, :, :])   # M_k^{-1}
+    AZtX, p = A @ ZtX, XtX.shape[-1]
+    S = XtX - (ZtX.mT @ AZtX).sum(-3)                                          # Schur complement: beta's precision x sigma2
+    beta = torch.linalg.solve(S, Xty - (AZtX.mT @ Zty[..., None])[..., 0].sum(-2)) if p else Xty
+    b = (A @ (Zty - (ZtX @ beta[..., None, :, None])[..., 0])[..., None])[..., 0]
+    C = A + AZtX @ torch.linalg.solve(S[..., None, :, :], AZtX.mT) if (reml and p) else A
     return beta, b, C, S, AZtX
 
+def _em_step(moments, y, Z, X, m, N, G, sigma2, reml: bool, diagonal: bool) -> tuple:
+    "One EM step: the new `(G, sigma2)` from the posterior at the old ones."
+    ZtZ, ZtX, XtX, Zty, Xty = moments
+    beta, b, C, *_ = _posterior(ZtZ, ZtX, Zty, XtX, Xty, G, sigma2, reml)
+    e = (y - (X @ beta[..., None, :, None])[..., 0] - (Z @ b[..., None])[..., 0]) * m
+    (K, q), p = b.shape[-2:], XtX.shape[-1]
+    trace = (torch.linalg.inv(G) * C.sum(-3).mT).sum((-2, -1))                  # sum_k tr(G^-1 C_k)
+    s2 = (e.pow(2).sum((-2, -1)) + sigma2 * ((p if reml else 0) + K * q) - sigma2 ** 2 * trace) / N
+    G = (b[..., :, None] * b[..., None, :] + sigma2[..., None, None, None] * C).mean(-3)
+    G = torch.diag_embed(torch.diagonal(G, dim1=-2, dim2=-1)) if diagonal else G
+    return G + 1e-10 * sigma2[..., None, None] * torch.eye(q, dtype=G.dtype), s2   # a component at 0 stays invertible
+
+def _change(G, s2, new_G, new_s2) -> float:
+    "The largest relative change of G or sigma2 over the leading axes."
+    dG = (new_G - G).abs().amax((-2, -1)) / G.abs().amax((-2, -1))
+    return max(float(dG.max()), float(((new_s2 - s2).abs() / s2).max()))
+
 # %% ../nbs/06_mixed.ipynb #mx000012
-def fit_lmm(y: torch.Tensor,              # `[K, n]` targets by task (`by_task`)
-            Z: torch.Tensor,              # `[K, n, q]` random-effects design (e.g. 1 and the slope features)
-            mask: torch.Tensor,           # `[K, n]` real rows
-            X: torch.Tensor | None = None, # `[K, n, p]` linear population part (None: only `offset`)
-            offset: torch.Tensor | None = None, # `[K, n]` a population prediction to subtract (e.g. a network's)
+def fit_lmm(y: torch.Tensor,              # `[..., K, n]` targets by task (`by_task`); leading axes are independent fits
+            Z: torch.Tensor,              # `[..., K, n, q]` random-effects design (e.g. 1 and the slope features)
+            mask: torch.Tensor,           # `[..., K, n]` real rows
+            X: torch.Tensor | None = None, # `[..., K, n, p]` linear population part (None: only `offset`)
+            offset: torch.Tensor | None = None, # `[..., K, n]` a population prediction to subtract (e.g. a network's)
             reml: bool = True,            # restricted likelihood (MixedLM's default); False: maximum likelihood
             diagonal: bool = False,       # keep G diagonal
             max_iter: int = 5000,         # most EM steps
@@ -68,24 +94,20 @@ def fit_lmm(y: torch.Tensor,              # `[K, n]` targets by task (`by_task`)
     y = (y.double() - (0 if offset is None else offset.double())) * m
     Z = Z.double() * m[..., None]
     X = y.new_zeros(*y.shape, 0) if X is None else X.double() * m[..., None]
-    (K, q), p, N = (Z.shape[0], Z.shape[-1]), X.shape[-1], m.sum()
-    if N <= p + 1: raise ValueError(f"{int(N)} rows cannot estimate {p} fixed effects and a residual variance")
-    ZtZ, ZtX, Zty = Z.mT @ Z, Z.mT @ X, (Z.mT @ y[..., None])[..., 0]
-    XtX, Xty = (X.mT @ X).sum(0), (X.mT @ y[..., None])[..., 0].sum(0)
-    sigma2 = y[mask].var() / 2; G = torch.eye(q, dtype=y.dtype) * sigma2      # start: half the variance each
+    q, p, N = Z.shape[-1], X.shape[-1], m.sum((-2, -1))
+    if bool((N <= p + 1).any()): raise ValueError(f"{int(N.min())} rows cannot estimate {p} fixed effects and a residual variance")
+    moments = (*_design_moments(Z, X), *_target_moments(y, Z, X))
+    sigma2 = (y.pow(2).sum((-2, -1)) - y.sum((-2, -1)) ** 2 / N) / (N - 1) / 2   # start: half the variance each
+    G = torch.eye(q, dtype=y.dtype) * sigma2[..., None, None]
     for it in range(1, max_iter + 1):
-        beta, b, C, *_ = _posterior(ZtZ, ZtX, Zty, XtX, Xty, G, sigma2, reml)
-        e = (y - X @ beta - (Z @ b[..., None])[..., 0]) * m
-        trace = (torch.linalg.inv(G) * C.sum(0).mT).sum()                      # sum_k tr(G^-1 C_k)
-        new_s2 = (e.pow(2).sum() + sigma2 * ((p if reml else 0) + K * q) - sigma2 ** 2 * trace) / N
-        new_G = (b[:, :, None] * b[:, None, :] + sigma2 * C).mean(0)
-        if diagonal: new_G = torch.diag(torch.diagonal(new_G))
-        change = max(float((new_G - G).abs().max() / G.abs().max()), float(abs(new_s2 - sigma2) / sigma2))
-        G, sigma2 = new_G, new_s2
+        new_G, new_s2 = _em_step(moments, y, Z, X, m, N, G, sigma2, reml, diagonal)
+        change, G, sigma2 = _change(G, sigma2, new_G, new_s2), new_G, new_s2
         if change < tol: break
+    ZtZ, ZtX, XtX, Zty, Xty = moments
     beta, b, C, S, AZtX = _posterior(ZtZ, ZtX, Zty, XtX, Xty, G, sigma2, reml)
-    beta_cov = sigma2 * torch.linalg.inv(S) if p else S
-    return LMMFit(beta, G, sigma2, b, sigma2 * C, it, change < tol, beta_cov, -(beta_cov @ AZtX.mT) if p else None)
+    beta_cov = sigma2[..., None, None] * torch.linalg.inv(S) if p else S
+    return LMMFit(beta, G, sigma2, b, sigma2[..., None, None, None] * C, it, change < tol, beta_cov,
+                  -(beta_cov[..., None, :, :] @ AZtX.mT) if p else None)
 
 # %% ../nbs/06_mixed.ipynb #mx000019
 def variance_components(fit: LMMFit,      # a fit from `fit_lmm`
@@ -120,3 +142,76 @@ def predict_lmm(fit: LMMFit,           # a fit from `fit_lmm` with a linear popu
     xvx = torch.einsum("np,pr,nr->n", X, fit.beta_cov, X)
     cross = torch.where(new, 0.0, 2 * torch.einsum("np,npq,nq->n", X, fit.cross_cov[k], Z))
     return mean.numpy(), (fit.sigma2 + xvx + zvz + cross).sqrt().numpy()
+
+# %% ../nbs/06_mixed.ipynb #mx000029
+def slope_features(spec,          # None (no random effects), 'intercept', 'all', or feature names for random slopes
+                   feature_names: list, # the data's feature names
+                  ) -> list | None:
+    "The indices of the random-slope features (`[]`: a random intercept only; `None`: no random effects)."
+    if spec is None or spec is False: return None
+    if isinstance(spec, str) and spec in ("intercept", "all"): return [] if spec == "intercept" else list(range(len(feature_names)))
+    names = [spec] if isinstance(spec, str) else list(spec)
+    known = [str(f) for f in feature_names]
+    unknown = [n for n in names if str(n) not in known]
+    if unknown: raise ValueError(f"random_effects: unknown feature {unknown[0]!r} (features: {known}); or give 'intercept', 'all' or None")
+    if len(set(map(str, names))) < len(names): raise ValueError(f"random_effects names a feature twice: {names}")
+    return [known.index(str(n)) for n in names]
+
+class RandomEffects:
+    "The random-effects part of a network fit on standardised data: `x'beta + z'b_k` on top of the network, re-solved given its predictions."
+    def __init__(self,
+                 slopes=(),            # indices of the features with a random slope (besides the intercept)
+                 diagonal=None,        # keep G diagonal (None: when there are more than 3 random effects)
+                 reml: bool = True,    # restricted likelihood, as `MixedLM`
+                 em_steps: int = 10,   # EM steps of G and sigma2 per `update`
+                ):
+        self.slopes, self.reml, self.em_steps = [int(j) for j in slopes], reml, em_steps
+        self.diagonal = len(self.slopes) + 1 > 3 if diagonal is None else bool(diagonal)
+    def config(self) -> dict: return dict(slopes=self.slopes, diagonal=self.diagonal, reml=self.reml, em_steps=self.em_steps)
+
+    def design(self, x: torch.Tensor) -> tuple:
+        "`(X, Z)` in float64: `[1, x]` and `[1, x[slopes]]` for features `x [..., p]`."
+        x = x.double(); one = torch.ones_like(x[..., :1])
+        return torch.cat([one, x], -1), torch.cat([one, x[..., self.slopes]], -1)
+
+    def attach(self, x, y, mask, pred=None, max_iter: int = 5000, tol: float = 1e-8):
+        "Bind to standardised tensors `x [...,K,n,p]`, `y [...,K,n]`, `mask [...,K,n]` and fit the mixed model given the network's `pred` (None: 0)."
+        m = mask.double(); X, Z = self.design(x)
+        self._m, self._y, self._X, self._Z, self._N = m, y.double() * m, X * m[..., None], Z * m[..., None], m.sum((-2, -1))
+        self._design = _design_moments(self._Z, self._X)
+        r = self._y if pred is None else (self._y - pred.double()) * m
+        self.sigma2 = (r.pow(2).sum((-2, -1)) - r.sum((-2, -1)) ** 2 / self._N) / (self._N - 1) / 2
+        self.G = torch.eye(Z.shape[-1], dtype=torch.float64) * self.sigma2[..., None, None]
+        return self.update(pred, max_iter, tol)
+
+    def update(self, pred=None, steps: int | None = None, tol: float = 0.0):
+        "Re-solve beta and the BLUPs given the network's predictions `pred [...,K,n]` on the training rows (None: 0), after `steps` EM steps."
+        r = self._y if pred is None else (self._y - pred.double()) * self._m
+        moments = (*self._design, *_target_moments(r, self._Z, self._X))
+        for _ in range(self.em_steps if steps is None else steps):
+            G, s2 = _em_step(moments, r, self._Z, self._X, self._m, self._N, self.G, self.sigma2, self.reml, self.diagonal)
+            change, self.G, self.sigma2 = _change(self.G, self.sigma2, G, s2), G, s2
+            if change < tol: break
+        ZtZ, ZtX, XtX, Zty, Xty = moments
+        self.beta, self.b, C, S, AZtX = _posterior(ZtZ, ZtX, Zty, XtX, Xty, self.G, self.sigma2, self.reml)
+        self.b_cov = self.sigma2[..., None, None, None] * C
+        self.beta_cov = self.sigma2[..., None, None] * torch.linalg.inv(S)
+        self.cross_cov = -(self.beta_cov[..., None, :, :] @ AZtX.mT)
+        return self
+
+    def offset(self, x: torch.Tensor) -> torch.Tensor:
+        "`x'beta + z'b_k` for a batch `x [..., K, B, p]`, `[..., K, B]` in `x`'s dtype."
+        X, Z = self.design(x)
+        return ((X @ self.beta[..., None, :, None])[..., 0] + (Z @ self.b[..., None])[..., 0]).to(x.dtype)
+
+    _STATE = ("beta", "G", "sigma2", "b", "b_cov", "beta_cov", "cross_cov")
+    def state_dict(self) -> dict: return {k: getattr(self, k).clone() for k in self._STATE}
+    def load_state_dict(self, state: dict) -> None:
+        for k in self._STATE: setattr(self, k, state[k].double())
+    def replicate(self, r: int) -> RandomEffects:
+        "Replicate `r`'s part (its state only) from a part with a leading replicate axis."
+        one = RandomEffects(**self.config()); one.load_state_dict({k: v[r] for k, v in self.state_dict().items()}); return one
+    def keep(self, idx: torch.Tensor) -> None:
+        "Only the replicates at positions `idx` stay (state and training tensors)."
+        for k in (*self._STATE, "_m", "_y", "_X", "_Z", "_N"): setattr(self, k, getattr(self, k)[idx])
+        self._design = tuple(t[idx] for t in self._design)

@@ -14,6 +14,7 @@ from .checks import is_int, is_real, layer_widths, torch_device
 from .data import DataSchema, MultiTaskData, Scaler, TaskTensors
 from .layers import MultiTaskMLP, SplittableLinear, TaskLinear
 from .methods import StepInfo, get_method
+from .mixed import RandomEffects, slope_features
 from .fitted import FitResult, load, task_metrics
 
 # %% auto #0
@@ -44,8 +45,8 @@ class EarlyStopping:
     first_epoch: int = 0           # epochs before this one are never kept
     best_loss: float = math.inf    # lowest validation loss of a kept epoch
     best_epoch: int = -1           # its epoch (-1: none yet)
-    best_state: tuple | None = None  # `(model state, method state)` of that epoch
-    last_state: tuple | None = None  # `(epoch, model state, method state)` of the last finite weights, until an epoch is kept
+    best_state: tuple | None = None  # `(model state, method state, random-effects state)` of that epoch
+    last_state: tuple | None = None  # `(epoch, model state, method state, random-effects state)` of the last finite weights, until an epoch is kept
 
     def record(self, epoch: int, val_loss: float) -> tuple:
         "`(improved, stop)`: whether `epoch` is now the best kept epoch, and whether training should stop."
@@ -53,23 +54,26 @@ class EarlyStopping:
         if improved: self.best_loss, self.best_epoch = val_loss, epoch
         return improved, epoch >= self.first_epoch and epoch - max(self.best_epoch, self.first_epoch) >= self.patience
 
-    def update(self, epoch: int, val_loss: float, model, method) -> bool:
-        "`record` `epoch`'s validation loss, saving the state when it is the best kept one; `True` when training should stop."
+    def update(self, epoch: int, val_loss: float, model, method, random=None) -> bool:
+        "`record` `epoch`'s validation loss, saving the state (and the random-effects part's) when it is the best kept one; `True` when training should stop."
         improved, stop = self.record(epoch, val_loss)
-        if improved: self.best_state = (_copy_state(model, self.best_state and self.best_state[0]), copy.deepcopy(method.state_dict()))
+        if improved: self.best_state = (_copy_state(model, self.best_state and self.best_state[0]), copy.deepcopy(method.state_dict()),
+                                        random and random.state_dict())
         return stop
 
-    def keep_finite(self, epoch: int, model, method):
+    def keep_finite(self, epoch: int, model, method, random=None):
         "Save the state after `epoch` (-1: the initial weights) as the fallback when no epoch is kept yet and the weights are finite."
         if self.best_state is None and bool(torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all()):
-            self.last_state = (epoch, _copy_state(model, self.last_state and self.last_state[1]), copy.deepcopy(method.state_dict()))
+            self.last_state = (epoch, _copy_state(model, self.last_state and self.last_state[1]), copy.deepcopy(method.state_dict()),
+                               random and random.state_dict())
 
-    def restore(self, model, method, fallback: bool = False) -> int | None:
-        "Load the best state (with `fallback` and none kept: the last finite one) into `model` and `method`; its epoch, or `None`."
+    def restore(self, model, method, fallback: bool = False, random=None) -> int | None:
+        "Load the best state (with `fallback` and none kept: the last finite one) into `model`, `method` (and `random`); its epoch, or `None`."
         if self.best_state is not None: state, epoch = self.best_state, self.best_epoch
         elif fallback and self.last_state is not None: epoch, *state = self.last_state
         else: return None
         model.load_state_dict(state[0]); method.load_state_dict(state[1])
+        if random is not None: random.load_state_dict(state[2])
         return epoch
 
 # %% ../nbs/07_trainer.ipynb #16bf8864
@@ -98,10 +102,11 @@ def _train_epoch(result: FitResult,     # the fit in progress: model, method, ta
                  epoch: int,            # this epoch's number (for the history and errors)
                 ) -> tuple:
     "Train on every batch once; `(history row, steps taken so far)`."
-    model, method = result.model, result.method
+    model, method, random = result.model, result.method, result.random
     loss_sums = torch.zeros(len(result.task_names), device=next(model.parameters()).device)
     penalty_sum, n_batches = torch.zeros((), device=loss_sums.device), 0
     for x, y, mask in batches:
+        if random is not None: y = y - random.offset(x)             # the network fits what the mixed model leaves
         pred = model(x)
         losses = task_losses(pred, y, *tensors.loss_weights(mask))
         info = StepInfo(step, x, y, mask, pred, losses)
@@ -127,13 +132,26 @@ def _mode_free(model) -> bool:
     "Whether `model` computes the same in train and eval mode: built of the package's layers, activations and containers only (no dropout)."
     return all(type(m) in _MODE_FREE for m in model.modules())
 
-@torch.no_grad()
-def _validation_row(model: MultiTaskMLP, tensors: TaskTensors, names: list, toggle: bool = True) -> dict:
-    "Mean and per-task loss on all validation rows, in eval mode (`toggle=False`: the model is the same in both, and stays as it is)."
+def _full_prediction(model: MultiTaskMLP, tensors: TaskTensors, toggle: bool = True, random=None) -> tuple:
+    "`(prediction [K,n], y, mask)` on all rows of a split, in eval mode (`toggle=False`: the model is the same in both, and stays as it is), plus `random`'s offset."
     if toggle: model.eval()
-    x, y, mask = tensors.full(); losses = task_losses(model(x), y, *tensors.loss_weights(mask))
+    x, y, mask = tensors.full(); pred = model(x)
     if toggle: model.train()
-    return loss_columns("val", losses, names)
+    return (pred if random is None else pred + random.offset(x)), y, mask
+
+@torch.no_grad()
+def _validation_row(model: MultiTaskMLP, tensors: TaskTensors, names: list, toggle: bool = True, random=None) -> dict:
+    "Mean and per-task loss on all validation rows (with the random-effects part's offset)."
+    pred, y, mask = _full_prediction(model, tensors, toggle, random)
+    return loss_columns("val", task_losses(pred, y, *tensors.loss_weights(mask)), names)
+
+@torch.no_grad()
+def _update_random(result: FitResult, tensors: TaskTensors, toggle: bool) -> dict:
+    "Re-solve the random-effects part given the network's predictions on the training rows; its history columns."
+    random = result.random
+    if random is None: return {}
+    random.update(_full_prediction(result.model, tensors, toggle)[0])
+    return dict(re_sigma2=float(random.sigma2), re_var_intercept=float(random.G[0, 0]))
 
 # %% ../nbs/07_trainer.ipynb #124e4473
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
@@ -160,6 +178,26 @@ def _checked(method, train, val, epochs, batch_size, patience, min_epochs, lr, w
         val = DataSchema.of(train).align(val)
     return method, val
 
+def _random_slopes(spec, train: MultiTaskData) -> list | None:
+    "The random-slope features of `fit(random_effects=spec)` (None: no random effects), checked against the data."
+    slopes = slope_features(spec, train.feature_names)
+    if slopes is not None and train.layout != "groups":
+        raise ValueError("random_effects needs the groups layout (rows nested in tasks); in the targets layout every row has every task")
+    return slopes
+
+@torch.no_grad()
+def _start_random(model: MultiTaskMLP, slopes: list, tensors: TaskTensors) -> RandomEffects:
+    "Zero the network's output layer and fit the mixed model: training starts from the linear mixed model itself."
+    model.head.weight.zero_(); model.head.bias.zero_()
+    return RandomEffects(slopes).attach(*tensors.full())
+
+@torch.no_grad()
+def _refit_random(result: FitResult, splits: list):
+    "Fit the random-effects part to convergence on the rows of all `splits` (`TaskTensors`), given the restored network's predictions."
+    toggle = not _mode_free(result.model)
+    parts = [(*t.full(), _full_prediction(result.model, t, toggle)[0]) for t in splits]
+    result.random.attach(*(torch.cat(ts, 1) for ts in zip(*parts)))
+
 def _keep_heap(nbytes: int, device: torch.device) -> None:
     "On the CPU, map and free one block of `nbytes` (at most 32 MB): glibc's malloc then keeps up to twice that much freed memory for reuse instead of returning it to the OS at every step."
     if device.type == "cpu": torch.empty(min(int(nbytes), 32 * 2**20), dtype=torch.uint8)
@@ -172,22 +210,23 @@ def _train(result: FitResult,               # the fit in progress: model, method
            epochs: int, batch_size: int, generator, progress: bool,
           ) -> list:
     "The epochs of `fit`; the history rows. On a non-finite loss `result` gets the best weights seen and `TrainingError` is raised."
-    model, method = result.model, result.method
+    model, method, random = result.model, result.method, result.random
     history, step, start, toggle = [], 0, time.perf_counter(), not _mode_free(model)
-    stopper.keep_finite(-1, model, method)
+    stopper.keep_finite(-1, model, method, random)
     with tqdm(range(epochs), desc=method.name, disable=not progress, leave=False) as bar:
         for epoch in bar:
             try: row, step = _train_epoch(result, optimizer, tensors, tensors.batches(batch_size, generator), step, epoch)
             except TrainingError:
-                result.history, result.best_epoch = pd.DataFrame(history), stopper.restore(model, method, fallback=True)
+                result.history, result.best_epoch = pd.DataFrame(history), stopper.restore(model, method, fallback=True, random=random)
                 method.finish(model); raise
-            if val_tensors is not None: row.update(_validation_row(model, val_tensors, result.task_names, toggle))
+            row.update(_update_random(result, tensors, toggle))
+            if val_tensors is not None: row.update(_validation_row(model, val_tensors, result.task_names, toggle, random))
             row.update(method.log()); row["seconds"] = time.perf_counter() - start
             history.append(row)
             if val_tensors is not None:
                 if progress: bar.set_postfix(val=f"{row['val_loss']:.4f}")
-                if stopper.update(epoch, row["val_loss"], model, method): break
-            stopper.keep_finite(epoch, model, method)
+                if stopper.update(epoch, row["val_loss"], model, method, random): break
+            stopper.keep_finite(epoch, model, method, random)
     return history
 
 def fit(method="ahps",                     # a `Method` or its name: 'ahps' (the default), 'asps', 'stl', 'hps', 'sps'
@@ -208,6 +247,8 @@ def fit(method="ahps",                     # a `Method` or its name: 'ahps' (the
         dropout: float = 0.0,              # dropout rate of the hidden layers
         optimizer: str = "adam",           # 'adam', 'adamw' or 'sgd'
         target_prior_rows: float = 10,     # groups layout: pulls each task's target scale towards the pooled one (`Scaler.fit`)
+        random_effects=None,               # groups layout: None, 'intercept', 'all', or feature names with a random slope (see below)
+        refit_random: bool = True,         # after training, re-fit the random-effects part on training and validation rows
        ) -> FitResult:
     "Train `method` on `train`, early-stopping on `val`; returns a `FitResult`. A non-finite loss raises `TrainingError`, whose `.result` keeps the best weights seen."
     method, val = _checked(method, train, val, epochs, batch_size, patience, min_epochs, lr, weight_decay, dropout, optimizer,
@@ -215,20 +256,24 @@ def fit(method="ahps",                     # a `Method` or its name: 'ahps' (the
     hidden, dev = layer_widths(hidden), torch_device(device)
     config = dict(hidden=hidden, epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, patience=patience,
                   min_epochs=min_epochs, seed=seed, activation=activation, dropout=dropout, optimizer=optimizer,
-                  target_prior_rows=target_prior_rows)
+                  target_prior_rows=target_prior_rows, random_effects=random_effects,
+                  refit_random=refit_random)
+    slopes = _random_slopes(random_effects, train)
     torch.manual_seed(seed); generator = torch.Generator().manual_seed(seed)
-    scaler = Scaler.fit(train, prior_rows=target_prior_rows)
+    scaler = Scaler.fit(train, prior_rows=target_prior_rows, pooled=slopes is not None)
     train_tensors = TaskTensors(train, scaler, device=dev)
     val_tensors = TaskTensors(val, scaler, device=dev) if val is not None else None
     _keep_heap(16 * train.n_tasks * min(batch_size, train_tensors.n_rows) * sum(hidden), dev)   # 4 float32 copies of a batch's activations
     model = method.build(train.n_features, train.n_tasks, hidden, activation=activation, dropout=dropout).to(dev)
     opt = _OPTIMIZERS[optimizer](model.parameters(), lr=lr, weight_decay=weight_decay, foreach=True)  # one kernel per op, not per tensor
     method.attach(model, opt); method.prepare(*train_tensors.full())
+    random = None if slopes is None else _start_random(model, slopes, train_tensors)
     steps_per_epoch = math.ceil(train_tensors.n_rows / batch_size)
     stopper = EarlyStopping(patience, max(min_epochs, math.ceil(method.min_steps() / steps_per_epoch)))
-    result = FitResult(model, method, scaler, DataSchema.of(train), pd.DataFrame(), config)
+    result = FitResult(model, method, scaler, DataSchema.of(train), pd.DataFrame(), config, random=random)
     history = _train(result, opt, train_tensors, val_tensors, stopper, epochs, batch_size, generator, progress)
-    restored = stopper.restore(model, method)
+    restored = stopper.restore(model, method, random=random)
+    if random is not None and val_tensors is not None and refit_random: _refit_random(result, [train_tensors, val_tensors])
     result.history, result.best_epoch = pd.DataFrame(history), len(history) - 1 if restored is None else restored
     method.finish(model)
     return result
