@@ -4,7 +4,7 @@
 
 # %% ../nbs/10_estimator.ipynb #bf0f334f
 from __future__ import annotations
-import warnings
+import statistics, warnings
 import numpy as np
 import pandas as pd
 try:
@@ -21,9 +21,11 @@ from .trainer import fit as _fit
 from .replicates import ensemble_predict, fit_replicates
 
 # %% auto #0
-__all__ = ['WHICH_METHOD', 'MTLRegressor', 'task_folds', 'UnseenTaskError']
+__all__ = ['DEFAULT_RANDOM_EFFECTS', 'WHICH_METHOD', 'MTLRegressor', 'task_folds', 'UnseenTaskError']
 
 # %% ../nbs/10_estimator.ipynb #57b3a765
+DEFAULT_RANDOM_EFFECTS = None   # what random_effects='auto' gives in the groups layout: none until a study chooses (a random intercept helps on schools, hurts on the simulation's unrelated tasks)
+
 class MTLRegressor(RegressorMixin, BaseEstimator):
     "A multi-task network (any `adaptive_mtl` method) as a scikit-learn regressor; task labels via `tasks=` or `task_col`."
     __metadata_request__fit = {"tasks": True}            # routed by default once metadata routing is enabled
@@ -43,13 +45,15 @@ class MTLRegressor(RegressorMixin, BaseEstimator):
                  validation_fraction=0.2,   # share of every task's rows held out for early stopping (0: none)
                  random_state=0,            # seed of the split and the fit (None: a fresh one per fit)
                  n_members=1,               # networks trained together on the replicate axis (seeds seed, seed+1, ...), predictions averaged
+                 random_effects="auto",     # groups layout: 'intercept', 'all', feature names with random slopes, None; 'auto': DEFAULT_RANDOM_EFFECTS
+                 unseen="population",       # a task not seen in fit: 'population' (random effects 0, the tasks' mean) or 'error'
                  device="auto",             # 'cpu', 'cuda' or 'auto'
                  verbose=False,             # show a progress bar
                 ):
         self.method, self.method_params, self.task_col, self.hidden = method, method_params, task_col, hidden
         self.epochs, self.lr, self.batch_size, self.weight_decay, self.patience = epochs, lr, batch_size, weight_decay, patience
         self.validation_fraction, self.random_state, self.device, self.verbose = validation_fraction, random_state, device, verbose
-        self.n_members = n_members
+        self.n_members, self.random_effects, self.unseen = n_members, random_effects, unseen
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -92,8 +96,9 @@ class MTLRegressor(RegressorMixin, BaseEstimator):
             tasks = np.full(len(X), "all" if reset else self.task_names_[0], dtype=object)  # one task: a plain network
         tasks = np.asarray(tasks).reshape(-1)
         if len(tasks) != len(X): raise ValueError(f"X has {len(X)} rows but tasks has {len(tasks)} labels")
-        if not reset: self._check_seen(tasks)
-        return MultiTaskData.from_groups(X, y, tasks, names, None if reset else self.task_names_)
+        if not reset and self.unseen == "error": self._check_seen(tasks)
+        order = None if reset else self.task_names_ + [t for t in map(plain, pd.unique(tasks)) if t not in set(self.task_names_)]
+        return MultiTaskData.from_groups(X, y, tasks, names, order)
 
     def _check_seen(self, tasks):
         "An `UnseenTaskError` naming the labels in `tasks` that `fit` never saw."
@@ -119,9 +124,11 @@ class MTLRegressor(RegressorMixin, BaseEstimator):
         train, val, _ = data.split(val=vf, test=0, seed=seed) if vf > 0 else (data, None, None)
         if not (isinstance(self.n_members, (int, np.integer)) and self.n_members >= 1):
             raise ValueError(f"n_members must be an integer >= 1, got {self.n_members!r}")
+        if self.unseen not in ("population", "error"): raise ValueError(f"unseen must be 'population' or 'error', got {self.unseen!r}")
         method = get_method(self.method, **(self.method_params or {}))
+        self.random_effects_ = (DEFAULT_RANDOM_EFFECTS if data.layout == "groups" else None) if self.random_effects == "auto" else self.random_effects
         kw = dict(hidden=self.hidden, epochs=self.epochs, lr=self.lr, batch_size=self.batch_size, weight_decay=self.weight_decay,
-                  patience=self.patience, device=self.device)
+                  patience=self.patience, device=self.device, random_effects=self.random_effects_)
         self.members_ = ([_fit(method, train, val, seed=seed, progress=self.verbose, **kw)] if self.n_members == 1 else
                          fit_replicates(method, (train, val), [seed + i for i in range(self.n_members)], **kw))
         self.result_ = self.members_[0]
@@ -129,13 +136,30 @@ class MTLRegressor(RegressorMixin, BaseEstimator):
         return self
 
     def predict(self,
-                X,           # features `[n,p]` (with the task column when `task_col` is set)
-                tasks=None,  # the task label of each row, as in `fit`
+                X,                 # features `[n,p]` (with the task column when `task_col` is set)
+                tasks=None,        # the task label of each row, as in `fit` (an unseen one gets the population prediction)
+                return_std=False,  # also the predictive SDs: `(mean, sd)` (needs random effects)
                ):
         "Predictions in original units (the members' mean): `[n]` (groups layout; `tasks` labels as in `fit`) or `[n,K]` (targets layout)."
         check_is_fitted(self, "result_")
         data = self._data(X, None, tasks, reset=False)
-        return self.result_.predict(data) if len(self.members_) == 1 else ensemble_predict(self.members_, data)
+        if len(self.members_) == 1: return self.result_.predict(data, return_std=return_std)
+        return ensemble_predict(self.members_, data, return_std=return_std)
+
+    def predict_interval(self,
+                         X,           # features `[n,p]`
+                         tasks=None,  # the task label of each row
+                         level=0.9,   # the intervals' coverage
+                        ) -> tuple:
+        "`(lower, upper)`: Gaussian prediction intervals in original units (the members' mean ± z · the predictive SD with their spread)."
+        if not 0 < level < 1: raise ValueError(f"level must be between 0 and 1, got {level!r}")
+        mean, sd = self.predict(X, tasks, return_std=True)
+        z = statistics.NormalDist().inv_cdf(0.5 + level / 2)
+        return mean - z * sd, mean + z * sd
+
+    def variance_components(self) -> pd.DataFrame:
+        "The random-effects variances, SDs, correlations, residual variance and ICC (original units) of the first member, like `MixedLM`'s summary."
+        check_is_fitted(self, "result_"); return self.result_.variance_components()
 
     def score(self,
               X,                   # features `[n,p]`

@@ -82,7 +82,7 @@ class FitResult:
     def _population(self, X: np.ndarray) -> np.ndarray:
         "Original-unit predictions for rows of a task not seen in training: the mean over the known tasks' predictions with random effects 0."
         x = torch.as_tensor(self.scaler.x(X), dtype=torch.float32, device=next(self.model.parameters()).device)
-        self.model.eval(); g = self.model(x.expand(len(self.task_names), *x.shape)).double().cpu(); self.model.train()
+        self.model.eval(); g = self.model.population(x.expand(len(self.task_names), *x.shape)).double().cpu(); self.model.train()
         if self.random is not None: g = g + self.random.design(x.cpu())[0] @ self.random.beta
         return (g * torch.as_tensor(self.scaler.y_std)[:, None] + torch.as_tensor(self.scaler.y_mean)[:, None]).mean(0).numpy()
 
@@ -121,12 +121,21 @@ class FitResult:
         z = z.T.double().numpy()
         return z if standardized else self.scaler.inverse_y(z)
 
+    @torch.no_grad()
+    def _head_features(self, x: torch.Tensor, task: np.ndarray) -> torch.Tensor:
+        "`[n, h]`: each row's last hidden features under its task's network (the mean over the tasks' for an unseen task)."
+        dev = next(self.model.parameters()).device
+        self.model.eval(); h = self.model.features(x.to(dev).expand(len(self.task_names), *x.shape)).cpu(); self.model.train()
+        t = torch.as_tensor(task)
+        return torch.where((t >= 0)[:, None], h[t.clamp(min=0), torch.arange(len(t))], h.mean(0))
+
     def _predictive_sd(self, data: MultiTaskData) -> np.ndarray:
         "Predictive SDs in original units: residual variance, the uncertainty of beta and of the task's BLUPs (G for an unseen task)."
         code = {str(t): i for i, t in enumerate(self.task_names)}
         task = np.array([code.get(str(data.task_names[t]), -1) for t in data.task])
-        X, Z = self.random.design(torch.as_tensor(self.scaler.x(data.X[:, self.schema.feature_order(data)])))
+        x = torch.as_tensor(self.scaler.x(data.X[:, self.schema.feature_order(data)]), dtype=torch.float32)
         re = self.random
+        X, Z = re.design(x, self._head_features(x, task) if re.head else None)
         _, sd = predict_lmm(LMMFit(re.beta, re.G, re.sigma2, re.b, re.b_cov, 0, True, re.beta_cov, re.cross_cov), X, Z, task)
         return sd * float(np.mean(self.scaler.y_std))
 
@@ -152,7 +161,7 @@ class FitResult:
 def _units(self: FitResult) -> tuple:
     "`(T, s_y)`: the map of standardised random-effect coefficients to original units, and the target scale."
     if self.random is None: raise ValueError("this fit has no random-effects part: fit with random_effects='intercept' (or slopes)")
-    S, sy = self.random.slopes, float(np.mean(self.scaler.y_std))
+    S, sy = self.random.slopes, float(np.mean(self.scaler.y_std))        # the intercept and slopes' block (the head's stays standardised)
     m, s = self.scaler.x_mean[S], self.scaler.x_std[S]
     T = np.eye(len(S) + 1) * sy; T[0, 1:] = -sy * m / s; T[1:, 1:] = np.diag(sy / s)
     return torch.as_tensor(T), sy
@@ -162,14 +171,19 @@ def _effect_names(self: FitResult) -> list: return ["intercept"] + [str(self.fea
 @patch
 def variance_components(self: FitResult) -> pd.DataFrame:
     "Variances, SDs and correlations of the random effects and the residual variance in original units (`.attrs['icc']`: the intra-class correlation)."
-    T, sy = _units(self); re = self.random
-    lmm = LMMFit(re.beta, T @ re.G @ T.T, re.sigma2 * sy ** 2, re.b @ T.T, T @ re.b_cov @ T.T, 0, True)
-    return variance_components(lmm, _effect_names(self))
+    T, sy = _units(self); re, q = self.random, self.random.n_design
+    lmm = LMMFit(re.beta, T @ re.G[:q, :q] @ T.T, re.sigma2 * sy ** 2, re.b[:, :q] @ T.T, T @ re.b_cov[:, :q, :q] @ T.T, 0, True)
+    out = variance_components(lmm, _effect_names(self))
+    if re.head:       # per-task deviations of the head's weights: their variance per hidden feature (standardised target units)
+        v = torch.diagonal(re.G)[q:]
+        out.loc[f"head weights (mean of {re.head})"] = dict(variance=float(v.mean()), sd=float(v.sqrt().mean()))
+    return out
 
 @patch
 def random_effects(self: FitResult) -> pd.DataFrame:
     "Every task's BLUPs and their standard errors in original units, one row per task."
-    T, _ = _units(self); b, cov = self.random.b @ T.T, T @ self.random.b_cov @ T.T
+    T, _ = _units(self); q = self.random.n_design
+    b, cov = self.random.b[:, :q] @ T.T, T @ self.random.b_cov[:, :q, :q] @ T.T
     se = torch.diagonal(cov, dim1=-2, dim2=-1).sqrt()
     names = _effect_names(self)
     return pd.DataFrame({**{n: b[:, i].numpy() for i, n in enumerate(names)}, **{f"se_{n}": se[:, i].numpy() for i, n in enumerate(names)}},

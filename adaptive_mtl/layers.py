@@ -10,7 +10,7 @@ from torch import nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['SHARING', 'TaskLinear', 'MultiTaskMLP', 'tie', 'SplittableLinear']
+__all__ = ['SHARING', 'TaskLinear', 'SharedHead', 'MultiTaskMLP', 'tie', 'SplittableLinear']
 
 # %% ../nbs/02_layers.ipynb #817c3ccc
 class TaskLinear(nn.Module):
@@ -42,10 +42,21 @@ class TaskLinear(nn.Module):
 # %% ../nbs/02_layers.ipynb #a72b2bb6
 SHARING = ("none", "hard", "soft", "adaptive")
 
+class SharedHead(nn.Module):
+    "One linear output for all tasks, `w'h + b`, plus per-task weight deviations `dev [K,in]` set from outside (a buffer: the random effects' BLUPs), not trained."
+    def __init__(self, n_tasks: int, in_features: int):
+        super().__init__()
+        self.n_tasks, self.in_features = n_tasks, in_features
+        self.weight, self.bias = nn.Parameter(torch.zeros(1, in_features)), nn.Parameter(torch.zeros(1))
+        self.register_buffer("dev", torch.zeros(n_tasks, in_features))
+    def population(self, h: torch.Tensor) -> torch.Tensor: return F.linear(h, self.weight, self.bias)
+    def forward(self, h: torch.Tensor) -> torch.Tensor: return self.population(h) + h @ self.dev[..., None]
+    def extra_repr(self): return f"n_tasks={self.n_tasks}, in={self.in_features}"
+
 class MultiTaskMLP(nn.Module):
-    "A `K`-task MLP `x [K,B,p] -> y [K,B]`: trunk of `TaskLinear` layers (shared or per task) and one linear head per task."
+    "A `K`-task MLP `x [K,B,p] -> y [K,B]`: trunk of `TaskLinear` layers (shared or per task) and one linear head per task (or one for all, `shared_head`)."
     def __init__(self, n_features: int, n_tasks: int, hidden=(32, 32), sharing: str = "none", activation: str = "relu",
-                 dropout: float = 0.0, identical_init: bool = True):
+                 dropout: float = 0.0, identical_init: bool = True, shared_head: bool = False):
         super().__init__()
         if sharing not in SHARING: raise ValueError(f"unknown sharing {sharing!r}; choose one of {SHARING}")
         if n_tasks < 1 or n_features < 1: raise ValueError(f"need n_tasks >= 1 and n_features >= 1, got {n_tasks}, {n_features}")
@@ -55,13 +66,13 @@ class MultiTaskMLP(nn.Module):
         inplace = {"relu": dict(inplace=True), "elu": dict(inplace=True)}.get(activation, {})   # on the layer's fresh output
         if activation not in acts: raise ValueError(f"unknown activation {activation!r}; choose one of {tuple(acts)}")
         self.config = dict(n_features=n_features, n_tasks=n_tasks, hidden=hidden, sharing=sharing,
-                           activation=activation, dropout=dropout, identical_init=identical_init)
+                           activation=activation, dropout=dropout, identical_init=identical_init, shared_head=shared_head)
         self.n_tasks, self.sharing = n_tasks, sharing
         dims = (n_features,) + hidden
         self.trunk = nn.ModuleList([self._layer(n_tasks, i, o, sharing, identical_init) for i, o in zip(dims, dims[1:])])
         self.act = acts[activation](**inplace)
         self.drop = nn.Dropout(dropout) if dropout > 0 else nn.Identity()       # no dropout: no copy per layer
-        self.head = TaskLinear(n_tasks, hidden[-1], 1, identical_init=identical_init)
+        self.head = SharedHead(n_tasks, hidden[-1]) if shared_head else TaskLinear(n_tasks, hidden[-1], 1, identical_init=identical_init)
 
     @staticmethod
     def _layer(K, i, o, sharing, identical_init):
@@ -81,6 +92,10 @@ class MultiTaskMLP(nn.Module):
         "The last trunk layer's activations `[K,B,h]`."
         for layer in self.trunk: x = self.drop(self.act(layer(x)))
         return x
+
+    def population(self, x: torch.Tensor) -> torch.Tensor:
+        "`[K,B]`: the tasks' outputs with the shared head's deviations at 0 (the population's network; the plain output without `shared_head`)."
+        return self.head.population(self.features(x)).squeeze(-1) if isinstance(self.head, SharedHead) else self(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 3 or x.shape[0] != self.n_tasks:

@@ -61,7 +61,7 @@ def _posterior(ZtZ, ZtX, Zty, XtX, Xty, G, sigma2, reml: bool) -> tuple:
     C = A + AZtX @ torch.linalg.solve(S[..., None, :, :], AZtX.mT) if (reml and p) else A
     return beta, b, C, S, AZtX
 
-def _em_step(moments, y, Z, X, m, N, G, sigma2, reml: bool, diagonal: bool) -> tuple:
+def _em_step(moments, y, Z, X, m, N, G, sigma2, reml: bool, structure: torch.Tensor | None = None) -> tuple:
     "One EM step: the new `(G, sigma2)` from the posterior at the old ones."
     ZtZ, ZtX, XtX, Zty, Xty = moments
     beta, b, C, *_ = _posterior(ZtZ, ZtX, Zty, XtX, Xty, G, sigma2, reml)
@@ -70,13 +70,12 @@ def _em_step(moments, y, Z, X, m, N, G, sigma2, reml: bool, diagonal: bool) -> t
     trace = (torch.linalg.inv(G) * C.sum(-3).mT).sum((-2, -1))                  # sum_k tr(G^-1 C_k)
     s2 = (e.pow(2).sum((-2, -1)) + sigma2 * ((p if reml else 0) + K * q) - sigma2 ** 2 * trace) / N
     G = (b[..., :, None] * b[..., None, :] + sigma2[..., None, None, None] * C).mean(-3)
-    G = torch.diag_embed(torch.diagonal(G, dim1=-2, dim2=-1)) if diagonal else G
+    G = G if structure is None else G * structure                              # entries fixed at 0 (e.g. a diagonal G) stay 0
     return G + 1e-10 * sigma2[..., None, None] * torch.eye(q, dtype=G.dtype), s2   # a component at 0 stays invertible
 
-def _change(G, s2, new_G, new_s2) -> float:
-    "The largest relative change of G or sigma2 over the leading axes."
-    dG = (new_G - G).abs().amax((-2, -1)) / G.abs().amax((-2, -1))
-    return max(float(dG.max()), float(((new_s2 - s2).abs() / s2).max()))
+def _change(G, s2, new_G, new_s2) -> torch.Tensor:
+    "The relative change of G or sigma2 (the larger), per fit `[...]`."
+    return torch.maximum((new_G - G).abs().amax((-2, -1)) / G.abs().amax((-2, -1)), (new_s2 - s2).abs() / s2)
 
 # %% ../nbs/06_mixed.ipynb #mx000012
 def fit_lmm(y: torch.Tensor,              # `[..., K, n]` targets by task (`by_task`); leading axes are independent fits
@@ -100,8 +99,8 @@ def fit_lmm(y: torch.Tensor,              # `[..., K, n]` targets by task (`by_t
     sigma2 = (y.pow(2).sum((-2, -1)) - y.sum((-2, -1)) ** 2 / N) / (N - 1) / 2   # start: half the variance each
     G = torch.eye(q, dtype=y.dtype) * sigma2[..., None, None]
     for it in range(1, max_iter + 1):
-        new_G, new_s2 = _em_step(moments, y, Z, X, m, N, G, sigma2, reml, diagonal)
-        change, G, sigma2 = _change(G, sigma2, new_G, new_s2), new_G, new_s2
+        new_G, new_s2 = _em_step(moments, y, Z, X, m, N, G, sigma2, reml, torch.eye(q, dtype=y.dtype) if diagonal else None)
+        change, G, sigma2 = float(_change(G, sigma2, new_G, new_s2).max()), new_G, new_s2
         if change < tol: break
     ZtZ, ZtX, XtX, Zty, Xty = moments
     beta, b, C, S, AZtX = _posterior(ZtZ, ZtX, Zty, XtX, Xty, G, sigma2, reml)
@@ -161,37 +160,57 @@ class RandomEffects:
     "The random-effects part of a network fit on standardised data: `x'beta + z'b_k` on top of the network, re-solved given its predictions."
     def __init__(self,
                  slopes=(),            # indices of the features with a random slope (besides the intercept)
-                 diagonal=None,        # keep G diagonal (None: when there are more than 3 random effects)
+                 diagonal=None,        # keep G diagonal (None: when there are more than 3 random effects on features)
                  reml: bool = True,    # restricted likelihood, as `MixedLM`
                  em_steps: int = 10,   # EM steps of G and sigma2 per `update`
+                 head: int = 0,        # the network's last hidden width: its head weights get per-task random deviations (0: none)
                 ):
-        self.slopes, self.reml, self.em_steps = [int(j) for j in slopes], reml, em_steps
+        self.slopes, self.reml, self.em_steps, self.head = [int(j) for j in slopes], reml, em_steps, int(head)
         self.diagonal = len(self.slopes) + 1 > 3 if diagonal is None else bool(diagonal)
-    def config(self) -> dict: return dict(slopes=self.slopes, diagonal=self.diagonal, reml=self.reml, em_steps=self.em_steps)
+    def config(self) -> dict: return dict(slopes=self.slopes, diagonal=self.diagonal, reml=self.reml, em_steps=self.em_steps, head=self.head)
+    @property
+    def n_design(self) -> int: return len(self.slopes) + 1                  # random effects on the features: intercept and slopes
 
-    def design(self, x: torch.Tensor) -> tuple:
-        "`(X, Z)` in float64: `[1, x]` and `[1, x[slopes]]` for features `x [..., p]`."
+    def design(self, x: torch.Tensor, h: torch.Tensor | None = None) -> tuple:
+        "`(X, Z)` in float64: `[1, x]` and `[1, x[slopes]]` (then the head features `h`, with `head`) for features `x [..., p]`."
         x = x.double(); one = torch.ones_like(x[..., :1])
-        return torch.cat([one, x], -1), torch.cat([one, x[..., self.slopes]], -1)
+        return torch.cat([one, x], -1), torch.cat([one, x[..., self.slopes]] + ([h.double()] if h is not None else []), -1)
 
-    def attach(self, x, y, mask, pred=None, max_iter: int = 5000, tol: float = 1e-8):
-        "Bind to standardised tensors `x [...,K,n,p]`, `y [...,K,n]`, `mask [...,K,n]` and fit the mixed model given the network's `pred` (None: 0)."
-        m = mask.double(); X, Z = self.design(x)
-        self._m, self._y, self._X, self._Z, self._N = m, y.double() * m, X * m[..., None], Z * m[..., None], m.sum((-2, -1))
+    def _structure(self) -> torch.Tensor:
+        "Which entries of G are free: the intercept and slopes' block (diagonal with `diagonal`) and the head's variances."
+        q0, S = self.n_design, torch.zeros(self.n_design + self.head, self.n_design + self.head, dtype=torch.float64)
+        S[:q0, :q0] = torch.eye(q0) if self.diagonal else 1.0
+        S[q0:, q0:] = torch.eye(self.head)
+        return S
+
+    def _bind(self, h=None):
+        "The masked design and its moments (again when the head features `h` change)."
+        self._Z = self._Z0 if h is None else torch.cat([self._Z0, h.double() * self._m[..., None]], -1)
         self._design = _design_moments(self._Z, self._X)
-        r = self._y if pred is None else (self._y - pred.double()) * m
-        self.sigma2 = (r.pow(2).sum((-2, -1)) - r.sum((-2, -1)) ** 2 / self._N) / (self._N - 1) / 2
-        self.G = torch.eye(Z.shape[-1], dtype=torch.float64) * self.sigma2[..., None, None]
-        return self.update(pred, max_iter, tol)
 
-    def update(self, pred=None, steps: int | None = None, tol: float = 0.0):
-        "Re-solve beta and the BLUPs given the network's predictions `pred [...,K,n]` on the training rows (None: 0), after `steps` EM steps."
+    def attach(self, x, y, mask, pred=None, h=None, max_iter: int = 5000, tol: float = 1e-8, warm: bool = False):
+        "Bind to standardised tensors `x [...,K,n,p]`, `y [...,K,n]`, `mask [...,K,n]` (and the head features `h [...,K,n,head]`); fit given the network's `pred` (None: 0), from the current G and sigma2 with `warm`."
+        if self.head and h is None: raise ValueError("a random-effects part on the head needs the head features h")
+        m = mask.double(); X, Z = self.design(x)
+        self._m, self._y, self._X, self._Z0, self._N = m, y.double() * m, X * m[..., None], Z * m[..., None], m.sum((-2, -1))
+        r = self._y if pred is None else (self._y - pred.double()) * m
+        if not warm:
+            self.sigma2 = (r.pow(2).sum((-2, -1)) - r.sum((-2, -1)) ** 2 / self._N) / (self._N - 1) / 2
+            scale = torch.cat([torch.ones(self.n_design), torch.full((self.head,), 1e-2)]).double()   # the head starts nearly shared
+            self.G = torch.diag(scale) * self.sigma2[..., None, None]
+        return self.update(pred, h, max_iter, tol)
+
+    def update(self, pred=None, h=None, steps: int | None = None, tol: float = 0.0):
+        "Re-solve beta and the BLUPs given the network's (population) predictions `pred [...,K,n]` on the training rows (None: 0) and head features `h`, after `steps` EM steps."
+        self._bind(h if self.head else None)
         r = self._y if pred is None else (self._y - pred.double()) * self._m
-        moments = (*self._design, *_target_moments(r, self._Z, self._X))
+        moments, structure = (*self._design, *_target_moments(r, self._Z, self._X)), self._structure()
+        done = torch.zeros(self.sigma2.shape, dtype=torch.bool)       # per fit: a converged replicate stops where it would alone
         for _ in range(self.em_steps if steps is None else steps):
-            G, s2 = _em_step(moments, r, self._Z, self._X, self._m, self._N, self.G, self.sigma2, self.reml, self.diagonal)
-            change, self.G, self.sigma2 = _change(self.G, self.sigma2, G, s2), G, s2
-            if change < tol: break
+            G, s2 = _em_step(moments, r, self._Z, self._X, self._m, self._N, self.G, self.sigma2, self.reml, structure)
+            change = _change(self.G, self.sigma2, G, s2)
+            self.G, self.sigma2 = torch.where(done[..., None, None], self.G, G), torch.where(done, self.sigma2, s2)
+            if bool((done := done | (change < tol)).all()): break
         ZtZ, ZtX, XtX, Zty, Xty = moments
         self.beta, self.b, C, S, AZtX = _posterior(ZtZ, ZtX, Zty, XtX, Xty, self.G, self.sigma2, self.reml)
         self.b_cov = self.sigma2[..., None, None, None] * C
@@ -200,9 +219,13 @@ class RandomEffects:
         return self
 
     def offset(self, x: torch.Tensor) -> torch.Tensor:
-        "`x'beta + z'b_k` for a batch `x [..., K, B, p]`, `[..., K, B]` in `x`'s dtype."
-        X, Z = self.design(x)
-        return ((X @ self.beta[..., None, :, None])[..., 0] + (Z @ self.b[..., None])[..., 0]).to(x.dtype)
+        "`x'beta + z'b_k` of the intercept and slopes for a batch `x [..., K, B, p]`, `[..., K, B]` in `x`'s dtype (the head's part is the network's)."
+        X, Z = self.design(x)                                           # the intercept and slopes' columns
+        return ((X @ self.beta[..., None, :, None])[..., 0] + (Z @ self.b[..., :self.n_design, None])[..., 0]).to(x.dtype)
+
+    def head_deviation(self) -> torch.Tensor:
+        "`[..., K, head]`: every task's BLUPs of its head weights' deviations from the shared head."
+        return self.b[..., self.n_design:]
 
     _STATE = ("beta", "G", "sigma2", "b", "b_cov", "beta_cov", "cross_cov")
     def state_dict(self) -> dict: return {k: getattr(self, k).clone() for k in self._STATE}
@@ -213,5 +236,4 @@ class RandomEffects:
         one = RandomEffects(**self.config()); one.load_state_dict({k: v[r] for k, v in self.state_dict().items()}); return one
     def keep(self, idx: torch.Tensor) -> None:
         "Only the replicates at positions `idx` stay (state and training tensors)."
-        for k in (*self._STATE, "_m", "_y", "_X", "_Z", "_N"): setattr(self, k, getattr(self, k)[idx])
-        self._design = tuple(t[idx] for t in self._design)
+        for k in (*self._STATE, "_m", "_y", "_X", "_Z0", "_N"): setattr(self, k, getattr(self, k)[idx])

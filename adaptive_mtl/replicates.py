@@ -18,7 +18,8 @@ from .methods import AHPS, ASPS, Method, StepInfo, get_method
 from .similarity import SIMILARITY_SOURCES
 from .soft import AdaptiveSoftPenalty, SignRule, _ClosedForm
 from .fitted import FitResult
-from .trainer import EarlyStopping, TrainingError, _checked, _keep_heap, loss_columns, task_losses
+from .trainer import EarlyStopping, TrainingError, _checked, _keep_heap, loss_columns, task_losses, _random_slopes, _refit_random
+from .mixed import RandomEffects
 
 # %% auto #0
 __all__ = ['REPLICABLE', 'same_epochs', 'fit_replicates', 'ensemble_predict']
@@ -113,6 +114,9 @@ def fit_replicates(method,                # 'stl', 'hps', 'sps' or 'ahps' (or th
                    device="auto",                 # 'cpu', 'cuda', or 'auto'
                    activation: str = "relu",      # activation of the hidden layers
                    target_prior_rows: float = 10, # groups layout: pulls each task's target scale towards the pooled one
+                   random_effects=None,           # groups layout: every replicate's random-effects part, as `fit` takes it
+                   refit_random: bool = True,     # after training, re-fit it on training and validation rows (as `fit`)
+                   random_head: bool = True,      # the head's per-task random deviations (as `fit`)
                   ) -> list:
     "Train one replicate per seed as one batched model; a `FitResult` per replicate, each what `fit` gives it alone."
     draws, seeds = _check_replicates(method, draws, list(seeds)), list(seeds)
@@ -120,7 +124,8 @@ def fit_replicates(method,                # 'stl', 'hps', 'sps' or 'ahps' (or th
     methods = [copy.deepcopy(get_method(method)) for _ in seeds]
     _checked(methods[0], draws[0][0], draws[0][1], epochs, batch_size, patience, min_epochs, lr, weight_decay, 0.0, "adam",
              target_prior_rows)
-    scalers = [Scaler.fit(tr, prior_rows=target_prior_rows) for tr, _ in draws]
+    slopes = _random_slopes(random_effects, draws[0][0])
+    scalers = [Scaler.fit(tr, prior_rows=target_prior_rows, pooled=slopes is not None) for tr, _ in draws]
     train = [TaskTensors(tr, s, device=dev) for (tr, _), s in zip(draws, scalers)]
     val = None if draws[0][1] is None else [TaskTensors(DataSchema.of(tr).align(v), s, device=dev) for (tr, v), s in zip(draws, scalers)]
     sizes = sorted({t.n_rows for t in train})
@@ -129,7 +134,9 @@ def fit_replicates(method,                # 'stl', 'hps', 'sps' or 'ahps' (or th
     _keep_heap(16 * R * draws[0][0].n_tasks * min(batch_size, sizes[-1]) * sum(hidden), dev)   # 4 copies of a step's activations
     models = []
     for seed, m in zip(seeds, methods):
-        torch.manual_seed(seed); models.append(m.build(draws[0][0].n_features, draws[0][0].n_tasks, hidden, activation=activation).to(dev))
+        torch.manual_seed(seed)
+        models.append(m.build(draws[0][0].n_features, draws[0][0].n_tasks, hidden, activation=activation, shared_head=slopes is not None).to(dev))
+        if slopes is not None: torch.nn.init.zeros_(models[-1].head.weight); torch.nn.init.zeros_(models[-1].head.bias)   # as `fit`
     params, buffers = stack_module_state(models)
     stacked = copy.deepcopy(get_method(method))                    # the method state of all replicates, with a leading axis
     inside = type(stacked).penalty_replicates is Method.penalty_replicates     # else the method adds R penalties itself
@@ -141,26 +148,31 @@ def fit_replicates(method,                # 'stl', 'hps', 'sps' or 'ahps' (or th
     run = dict(params=params, buffers=buffers, opt=opt, train=train, gens=[torch.Generator().manual_seed(s) for s in seeds],
                full=_stacked([t.full() for t in train], sizes[-1]), alive=list(range(R)),
                vfull=None if val is None else _stacked([t.full() for t in val], max(t.n_rows for t in val)))
+    run["population"] = vmap(lambda p, b, x: functional_call(_Population(objective.model), (named(p), named(b)), (x,)))
+    run["random"] = None if slopes is None else _start_random(run, slopes, random_head)
     first = max(min_epochs, math.ceil(stacked.min_steps() / math.ceil(sizes[-1] / batch_size)))   # as `fit` counts it
     state = dict(best=None, stoppers=[EarlyStopping(patience, first) for _ in seeds], stopped=torch.zeros(R, dtype=torch.bool),
-                 method=stacked, method_best=[None] * R)
+                 method=stacked, method_best=[None] * R, random_best=[None] * R, random=run["random"])
     history, step, start = [[] for _ in seeds], 0, time.perf_counter()
     for epoch in range(epochs):
         step, train_loss, penalty = _epoch(run, step_fn, stacked, inside, batch_size >= sizes[-1], batch_size, seeds, epoch, step)
-        vl = None if run["vfull"] is None else torch.no_grad()(step_fn)(run["params"], run["buffers"], *run["vfull"], step)[0]
+        state["re_log"] = _update_random(run, step_fn, step)
+        vl = None if run["vfull"] is None else torch.no_grad()(step_fn)(run["params"], run["buffers"], *_residual(run["vfull"], run["random"]), step)[0]
         _record(history, state, run["alive"], epoch, step, train_loss, penalty, vl, {**run["params"], **run["buffers"]},
                 time.perf_counter() - start, draws[0][0].task_names)
         if state["stopped"].all(): break
         _compact(run, state, stacked)
-    return _results(methods, models, {**run["params"], **run["buffers"]}, run["alive"], state, history, scalers, draws, seeds,
+    return _results(methods, models, {**run["params"], **run["buffers"]}, run, state, history, scalers, draws, seeds,
                     dict(hidden=hidden, epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, patience=patience,
-                         min_epochs=min_epochs, activation=activation, dropout=0.0, optimizer="adam", target_prior_rows=target_prior_rows))
+                         min_epochs=min_epochs, activation=activation, dropout=0.0, optimizer="adam", target_prior_rows=target_prior_rows,
+                         random_effects=random_effects, refit_random=refit_random, random_head=random_head))
 
 # %% ../nbs/08_replicates.ipynb #880a5d90
 def _epoch(run, step_fn, method, inside, full, batch_size, seeds, epoch, step) -> tuple:
     "One epoch of the replicates in the batch; `(steps so far, mean task losses [R, K], mean penalties [R])`."
     params, buffers, opt, sums, pen, nb = run["params"], run["buffers"], run["opt"], 0, 0, 0
     for x, y, mask in ([run["full"]] if full else _replicate_batches(run["train"], batch_size, run["gens"], run["full"])):
+        if run["random"] is not None: y = y - run["random"].offset(x)        # the networks fit what the mixed models leave
         losses, penalty, pred = step_fn(params, buffers, x, y, mask, step)
         if not inside: penalty = method.penalty_replicates(step, (x, y, mask), pred, losses)
         bad = ~(torch.isfinite(losses).all(1) & torch.isfinite(penalty))
@@ -170,6 +182,36 @@ def _epoch(run, step_fn, method, inside, full, batch_size, seeds, epoch, step) -
         method.after_backward_replicates(opt, step); opt.step()
         sums, pen, nb, step = sums + losses.detach(), pen + penalty.detach(), nb + 1, step + 1
     return step, sums / nb, pen / nb
+
+def _residual(full: tuple, random) -> tuple:
+    "Stacked `(x, y, mask)` with the random-effects parts' offsets taken off `y`."
+    return full if random is None else (full[0], full[1] - random.offset(full[0]), full[2])
+
+@torch.no_grad()
+def _update_random(run, step_fn, step) -> list:
+    "Re-solve every replicate's random-effects part given its network's predictions on its training rows; their history columns."
+    random = run["random"]
+    if random is None: return [{} for _ in run["alive"]]
+    random.update(*run["population"](run["params"], run["buffers"], run["full"][0]))
+    if random.head: run["buffers"]["head.dev"].copy_(random.head_deviation())
+    head = torch.diagonal(random.G, dim1=-2, dim2=-1)[:, random.n_design:].mean(-1) if random.head else [None] * len(run["alive"])
+    return [dict(re_sigma2=float(s), re_var_intercept=float(g), **({"re_var_head": float(v)} if v is not None else {}))
+            for s, g, v in zip(random.sigma2, random.G[:, 0, 0], head)]
+
+class _Population(torch.nn.Module):
+    "A replicate's population prediction and head features, as a module `functional_call` can run."
+    def __init__(self, model): super().__init__(); self.model = model
+    def forward(self, x):
+        h = self.model.features(x); return self.model.head.population(h).squeeze(-1), h
+
+@torch.no_grad()
+def _start_random(run, slopes: list, head: bool) -> RandomEffects:
+    "Every replicate's mixed model under its network's shared output layer (zero at the start), as `fit` starts it."
+    pop, h = run["population"](run["params"], run["buffers"], run["full"][0])
+    random = RandomEffects(slopes, head=h.shape[-1] if head else 0)
+    random.attach(*run["full"], pop, h, max_iter=300 if head else 5000)
+    if random.head: run["buffers"]["head.dev"].copy_(random.head_deviation())
+    return random
 
 def _compact(run, state, method) -> None:
     "Take the replicates that stopped (their best state is kept) out of the batch: stacked tensors, Adam's state, the method's, the data."
@@ -182,27 +224,36 @@ def _compact(run, state, method) -> None:
         if p_old in old.state: opt.state[p_new] = {k: v[idx] if v.dim() else v.clone() for k, v in old.state[p_old].items()}
     buffers = {k: v[idx] for k, v in run["buffers"].items()}
     method.keep_replicates(keep, params, buffers)
+    if run["random"] is not None: run["random"].keep(idx)
     run.update(params=params, buffers=buffers, opt=opt, alive=[run["alive"][i] for i in keep], train=[run["train"][i] for i in keep],
                gens=[run["gens"][i] for i in keep], full=tuple(_keep(t, idx) for t in run["full"]),
                vfull=None if run["vfull"] is None else tuple(_keep(t, idx) for t in run["vfull"]))
 
 def _record(history, state, alive, epoch, step, train, penalty, val, tensors, seconds, names):
     "Append the history row of each replicate still training (`alive`: their indices, in batch order); its `EarlyStopping` decides whether it improved or stops."
-    logs, flags = state["method"].log_replicates(len(alive)), {}
+    logs, flags, re_log = state["method"].log_replicates(len(alive)), {}, state.get("re_log") or [{}] * len(alive)
     for i, r in enumerate(alive):
         if state["stopped"][r]: continue
         losses = loss_columns("train", train[i], names)
         row = dict(epoch=epoch, step=step, train_loss=losses.pop("train_loss"), penalty=float(penalty[i]), **losses)
-        history[r].append({**row, **(loss_columns("val", val[i], names) if val is not None else {}), **logs[i], "seconds": seconds})
+        history[r].append({**row, **re_log[i], **(loss_columns("val", val[i], names) if val is not None else {}), **logs[i], "seconds": seconds})
         if val is not None: flags[r] = state["stoppers"][r].record(epoch, history[r][-1]["val_loss"])
     improved = [r for r, (better, _) in flags.items() if better]
     if improved: state["best"] = _best_of(improved, alive, tensors, state["best"], len(history))
     for r in improved: state["method_best"][r] = copy.deepcopy(state["method"].replicate_state(alive.index(r)))
+    random = state.get("random")
+    for r in improved if random is not None else []: state["random_best"][r] = random.replicate(alive.index(r)).state_dict()
     for r, (_, stop) in flags.items(): state["stopped"][r] |= stop
 
-def _results(methods, models, params, alive, state, history, scalers, draws, seeds, config) -> list:
-    "A `FitResult` per replicate: its best state (or, without validation, its last, from the replicates `alive` in the batch)."
-    out = []
+def _replicate_random(random, state, r, alive, kept):
+    "Replicate `r`'s random-effects part: its best state, or the last one of the batch."
+    if random is None: return None
+    if not kept: return random.replicate(alive.index(r))
+    one = RandomEffects(**random.config()); one.load_state_dict(state["random_best"][r]); return one
+
+def _results(methods, models, params, run, state, history, scalers, draws, seeds, config) -> list:
+    "A `FitResult` per replicate: its best state (or, without validation, its last, from the replicates alive in the batch)."
+    out, alive, random = [], run["alive"], run["random"]
     for r, (method, model) in enumerate(zip(methods, models)):
         best_epoch = state["stoppers"][r].best_epoch
         kept = best_epoch >= 0                                              # else: the last parameters (no validation)
@@ -212,7 +263,9 @@ def _results(methods, models, params, alive, state, history, scalers, draws, see
         method.load_state_dict(state["method_best"][r] if kept else state["method"].replicate_state(alive.index(r))); method.finish(model)
         h = pd.DataFrame(history[r])
         out.append(FitResult(model, method, scalers[r], DataSchema.of(draws[r][0]), h, {**config, "seed": seeds[r]},
-                             best_epoch if kept else len(h) - 1))
+                             best_epoch if kept else len(h) - 1, _replicate_random(random, state, r, alive, kept)))
+        if random is not None and draws[r][1] is not None and config["refit_random"]:
+            tr, va = draws[r]; _refit_random(out[-1], [TaskTensors(tr, scalers[r]), TaskTensors(DataSchema.of(tr).align(va), scalers[r])])
     return out
 
 # %% ../nbs/08_replicates.ipynb #rp000002
@@ -316,6 +369,10 @@ def keep_replicates(self: ASPS, keep, params, buffers):
 # %% ../nbs/08_replicates.ipynb #37fc67d4
 def ensemble_predict(results: list,       # `FitResult`s of one data set, e.g. from `fit_replicates(method, (train, val), seeds)`
                      data: MultiTaskData, # rows to predict
-                    ) -> np.ndarray:
-    "The mean of the members' predictions, in original units."
-    return np.mean([r.predict(data) for r in results], axis=0)
+                     return_std: bool = False, # also the predictive SDs (members with random effects)
+                    ):
+    "The mean of the members' predictions, in original units; with `return_std`, `(mean, sd)`: the members' predictive variances averaged plus the spread of their means."
+    if not return_std: return np.mean([r.predict(data) for r in results], axis=0)
+    parts = [r.predict(data, return_std=True) for r in results]
+    means = np.array([m for m, _ in parts])
+    return means.mean(0), np.sqrt(np.mean([s ** 2 for _, s in parts], 0) + means.var(0))

@@ -150,8 +150,21 @@ def _update_random(result: FitResult, tensors: TaskTensors, toggle: bool) -> dic
     "Re-solve the random-effects part given the network's predictions on the training rows; its history columns."
     random = result.random
     if random is None: return {}
-    random.update(_full_prediction(result.model, tensors, toggle)[0])
-    return dict(re_sigma2=float(random.sigma2), re_var_intercept=float(random.G[0, 0]))
+    random.update(*_population(result.model, tensors.full()[0], toggle))
+    _set_head(result.model, random)
+    return dict(re_sigma2=float(random.sigma2), re_var_intercept=float(random.G[0, 0]),
+                **({"re_var_head": float(torch.diagonal(random.G)[random.n_design:].mean())} if random.head else {}))
+
+def _population(model: MultiTaskMLP, x: torch.Tensor, toggle: bool = True) -> tuple:
+    "`(population prediction [K,n], head features [K,n,h])` of `x`: the network with the head's deviations at 0."
+    if toggle: model.eval()
+    h = model.features(x); pop = model.head.population(h).squeeze(-1)
+    if toggle: model.train()
+    return pop, h
+
+def _set_head(model: MultiTaskMLP, random: RandomEffects):
+    "Give the shared head the tasks' BLUP deviations (with random effects on the head)."
+    if random.head: model.head.dev.copy_(random.head_deviation().to(model.head.dev.dtype))
 
 # %% ../nbs/07_trainer.ipynb #124e4473
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
@@ -186,17 +199,21 @@ def _random_slopes(spec, train: MultiTaskData) -> list | None:
     return slopes
 
 @torch.no_grad()
-def _start_random(model: MultiTaskMLP, slopes: list, tensors: TaskTensors) -> RandomEffects:
-    "Zero the network's output layer and fit the mixed model: training starts from the linear mixed model itself."
-    model.head.weight.zero_(); model.head.bias.zero_()
-    return RandomEffects(slopes).attach(*tensors.full())
+def _start_random(model: MultiTaskMLP, slopes: list, tensors: TaskTensors, head: bool = True) -> RandomEffects:
+    "Fit the mixed model under the network's shared output layer (zero at the start): training starts from the linear mixed model."
+    pop, h = _population(model, tensors.full()[0], not _mode_free(model))
+    random = RandomEffects(slopes, head=model.head.in_features if head else 0)
+    random.attach(*tensors.full(), pop, h, max_iter=300 if head else 5000)    # EM creeps where the head's variances are small
+    _set_head(model, random)
+    return random
 
 @torch.no_grad()
 def _refit_random(result: FitResult, splits: list):
     "Fit the random-effects part to convergence on the rows of all `splits` (`TaskTensors`), given the restored network's predictions."
     toggle = not _mode_free(result.model)
-    parts = [(*t.full(), _full_prediction(result.model, t, toggle)[0]) for t in splits]
-    result.random.attach(*(torch.cat(ts, 1) for ts in zip(*parts)))
+    parts = [(*t.full(), *_population(result.model, t.full()[0], toggle)) for t in splits]
+    result.random.attach(*(torch.cat(ts, 1) for ts in zip(*parts)), max_iter=300, warm=True)
+    _set_head(result.model, result.random)
 
 def _keep_heap(nbytes: int, device: torch.device) -> None:
     "On the CPU, map and free one block of `nbytes` (at most 32 MB): glibc's malloc then keeps up to twice that much freed memory for reuse instead of returning it to the OS at every step."
@@ -248,6 +265,7 @@ def fit(method="ahps",                     # a `Method` or its name: 'ahps' (the
         optimizer: str = "adam",           # 'adam', 'adamw' or 'sgd'
         target_prior_rows: float = 10,     # groups layout: pulls each task's target scale towards the pooled one (`Scaler.fit`)
         random_effects=None,               # groups layout: None, 'intercept', 'all', or feature names with a random slope (see below)
+        random_head: bool = True,          # with random effects: the head's weights deviate per task by BLUPs (their variance estimated)
         refit_random: bool = True,         # after training, re-fit the random-effects part on training and validation rows
        ) -> FitResult:
     "Train `method` on `train`, early-stopping on `val`; returns a `FitResult`. A non-finite loss raises `TrainingError`, whose `.result` keeps the best weights seen."
@@ -257,17 +275,17 @@ def fit(method="ahps",                     # a `Method` or its name: 'ahps' (the
     config = dict(hidden=hidden, epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, patience=patience,
                   min_epochs=min_epochs, seed=seed, activation=activation, dropout=dropout, optimizer=optimizer,
                   target_prior_rows=target_prior_rows, random_effects=random_effects,
-                  refit_random=refit_random)
+                  refit_random=refit_random, random_head=random_head)
     slopes = _random_slopes(random_effects, train)
     torch.manual_seed(seed); generator = torch.Generator().manual_seed(seed)
     scaler = Scaler.fit(train, prior_rows=target_prior_rows, pooled=slopes is not None)
     train_tensors = TaskTensors(train, scaler, device=dev)
     val_tensors = TaskTensors(val, scaler, device=dev) if val is not None else None
     _keep_heap(16 * train.n_tasks * min(batch_size, train_tensors.n_rows) * sum(hidden), dev)   # 4 float32 copies of a batch's activations
-    model = method.build(train.n_features, train.n_tasks, hidden, activation=activation, dropout=dropout).to(dev)
+    model = method.build(train.n_features, train.n_tasks, hidden, activation=activation, dropout=dropout, shared_head=slopes is not None).to(dev)
     opt = _OPTIMIZERS[optimizer](model.parameters(), lr=lr, weight_decay=weight_decay, foreach=True)  # one kernel per op, not per tensor
     method.attach(model, opt); method.prepare(*train_tensors.full())
-    random = None if slopes is None else _start_random(model, slopes, train_tensors)
+    random = None if slopes is None else _start_random(model, slopes, train_tensors, random_head)
     steps_per_epoch = math.ceil(train_tensors.n_rows / batch_size)
     stopper = EarlyStopping(patience, max(min_epochs, math.ceil(method.min_steps() / steps_per_epoch)))
     result = FitResult(model, method, scaler, DataSchema.of(train), pd.DataFrame(), config, random=random)
