@@ -146,7 +146,7 @@ which method:
         to 9.9% above.
   stl, hps, sps  baselines: a network per task; one shared trunk; soft sharing with a fixed penalty.
   On small grouped data a linear mixed model can still be ahead: on High School and Beyond (160
-  schools) a random-intercept model has mean per-school test MSE 37.0, AHPS 37.9, STL 39.9
+  schools) a random-intercept model has mean per-school test MSE 37.0, AHPS 37.9, STL 39.8
   (10 splits).
 
 metrics.csv (original units; one row per task, then two summary rows):

@@ -8,11 +8,12 @@ import contextlib, inspect, io, math
 from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
+from .checks import no_duplicates, plain, preview
 from .data import MultiTaskData
 
 # %% auto #0
-__all__ = ['SCENARIOS', 'DOCTOR_OUTCOMES', 'DATASETS', 'Simulation', 'make_simulation', 'load_dataset', 'Draw', 'Simulated',
-           'RealData', 'setting_table']
+__all__ = ['SCENARIOS', 'DOCTOR_OUTCOMES', 'DATASETS', 'Simulation', 'make_simulation', 'select_features', 'select_tasks',
+           'load_dataset', 'Draw', 'Simulated', 'RealData', 'setting_table']
 
 # %% ../nbs/01_datasets.ipynb #3563e849
 SCENARIOS = ("related", "unrelated", "mixed", "clustered")
@@ -177,15 +178,51 @@ def _grunfeld() -> MultiTaskData:
                              year="calendar year"))
     return MultiTaskData.from_groups(df[["value", "capital", "year"]].astype(float), df.invest, df.firm.astype(str), info=info)
 
+# %% ../nbs/01_datasets.ipynb #e6d083d3
+def select_features(data: MultiTaskData, # a data set, either layout
+                    features,            # the feature columns to keep, in this order (unknown or repeated names are errors)
+                   ) -> MultiTaskData:
+    "`data` with only the feature columns `features`; `info['features_left_out']` lists the others."
+    features = [features] if isinstance(features, str) else list(features)
+    if not features: raise ValueError("features is empty: keep at least one column")
+    no_duplicates(features, "feature")
+    unknown = [f for f in features if f not in data.feature_names]
+    if unknown: raise ValueError(f"unknown feature(s) {unknown}: the data have {data.feature_names}")
+    cols = [data.feature_names.index(f) for f in features]
+    left = [f for f in data.feature_names if f not in features]
+    info = {**data.info, "features_left_out": data.info.get("features_left_out", []) + left}
+    return MultiTaskData(data.X[:, cols], data.y, data.task, data.task_names, list(features), data.layout, info)
+
+def select_tasks(data: MultiTaskData, # a groups-layout data set
+                 tasks,               # the task names to keep: the new `task_names`, in this order
+                ) -> MultiTaskData:
+    "The rows of the tasks `tasks`, the tasks coded anew in that order; `info['tasks_left_out']` counts the other tasks' rows."
+    if data.layout != "groups": raise ValueError("select_tasks needs the groups layout (one task per row); "
+                                                 "in the targets layout every row belongs to every task")
+    tasks = [plain(t) for t in tasks]
+    if not tasks: raise ValueError("tasks is empty: keep at least one task")
+    no_duplicates(tasks, "task")
+    lookup = {t: k for k, t in enumerate(data.task_names)}
+    unknown = [t for t in tasks if t not in lookup]
+    if unknown: raise ValueError(f"unknown task(s) {preview(map(repr, unknown))}: not among the data's {data.n_tasks} tasks")
+    new = np.full(data.n_tasks, -1); new[[lookup[t] for t in tasks]] = np.arange(len(tasks))
+    rows = np.flatnonzero(new[data.task] >= 0)
+    n = data.observed()
+    left = {**data.info.get("tasks_left_out", {}), **{t: int(n[k]) for k, t in enumerate(data.task_names) if new[k] < 0}}
+    return MultiTaskData(data.X[rows], data.y[rows], new[data.task[rows]], tasks, data.feature_names, "groups",
+                         {**data.info, "tasks_left_out": left})
+
 # %% ../nbs/01_datasets.ipynb #acfe4dfe
 DATASETS = {"hsb82": _hsb82, "exam": _exam, "doctor_aus": _doctor_aus, "grunfeld": _grunfeld}
 
-def load_dataset(name: str,  # 'hsb82', 'exam', 'doctor_aus' or 'grunfeld' (case and '-' vs '_' do not matter)
+def load_dataset(name: str,     # 'hsb82', 'exam', 'doctor_aus' or 'grunfeld' (case and '-' vs '_' do not matter)
+                 features=None, # keep only these feature columns, in this order (`select_features`); None: all the loader's
                 ) -> MultiTaskData:
     "A real data set as a `MultiTaskData` (offline); its provenance is in `.info`."
     key = str(name).lower().replace("-", "_")
     if key not in DATASETS: raise ValueError(f"unknown dataset {name!r}; choose one of {sorted(DATASETS)}")
-    return DATASETS[key]()
+    data = DATASETS[key]()
+    return data if features is None else select_features(data, features)
 
 # %% ../nbs/01_datasets.ipynb #2a292eb8
 @dataclass
@@ -229,14 +266,37 @@ class RealData:
     def __init__(self, data: MultiTaskData, val: float = 0.2, test: float = 0.2,
                  n_train: int | None = None, # sample this many training rows (targets layout) from what the test set leaves
                  n_test: int | None = None,  # with `n_train`: the test set's size (drawn first)
-                 name: str | None = None):
+                 name: str | None = None,
+                 min_task_rows: int = 0,     # groups layout: drop the tasks with fewer rows from every split (listed in `dropped`)
+                 unseen: float = 0.0,        # groups layout: share of the tasks each seed holds out whole, in the test set only
+                ):
         if not isinstance(data, MultiTaskData): raise ValueError(f"data must be a MultiTaskData, got {type(data).__name__}")
         if n_train is not None and (n_test is None or n_train + n_test > len(data)):
             raise ValueError(f"n_train={n_train} needs n_test, and n_train + n_test <= {len(data)} rows")
+        if not (isinstance(min_task_rows, (int, np.integer)) and min_task_rows >= 0):
+            raise ValueError(f"min_task_rows must be an integer >= 0, got {min_task_rows!r}")
+        if not 0 <= unseen < 1: raise ValueError(f"unseen must be a share of the tasks in [0, 1), got {unseen!r}")
+        if (min_task_rows or unseen) and data.layout != "groups":
+            raise ValueError("min_task_rows and unseen need the groups layout (one task per row)")
+        if unseen and n_train is not None: raise ValueError("unseen works with per-task splits (val, test), not with n_train")
+        n = data.observed()
+        self.dropped = {t: int(n[k]) for k, t in enumerate(data.task_names) if n[k] < min_task_rows}   # task -> its rows
+        if len(self.dropped) == data.n_tasks: raise ValueError(f"every task has fewer than min_task_rows={min_task_rows} rows")
+        if self.dropped: data = select_tasks(data, [t for t in data.task_names if t not in self.dropped])
+        self.n_unseen = max(1, round(unseen * data.n_tasks)) if unseen else 0
+        if self.n_unseen >= data.n_tasks: raise ValueError(f"unseen={unseen} holds out all {data.n_tasks} tasks; keep some for training")
         self.data, self.val, self.test, self.n_train, self.n_test = data, val, test, n_train, n_test
-        self.name = name or data.info.get("name", "data") + ("" if n_train is None else f"_n{n_train}")
+        self.min_task_rows, self.unseen = min_task_rows, unseen
+        self.name = name or data.info.get("name", "data") + ("" if n_train is None else f"_n{n_train}") + (f"_unseen{round(100 * unseen)}" if unseen else "")
+
+    def unseen_tasks(self, seed: int) -> list:
+        "The tasks seed `seed` holds out whole (in the test split only); empty without `unseen`."
+        if not self.n_unseen: return []
+        pick = np.random.default_rng([seed, 1]).choice(self.data.n_tasks, self.n_unseen, replace=False)
+        return [self.data.task_names[k] for k in np.sort(pick)]
 
     def draw(self, seed: int) -> Draw:
+        if self.n_unseen: return self._draw_unseen(seed)
         if self.n_train is None:
             train, val, test = self.data.split(val=self.val, test=self.test, seed=seed)
             return Draw(train, val, test, None, False)
@@ -246,11 +306,27 @@ class RealData:
         sample = self.data.subset(np.sort(rng.choice(pool, self.n_train, replace=False)))
         train, val, _ = sample.split(val=self.val, test=0, seed=seed)
         return Draw(train, val, test, None, False)
+
+    def _draw_unseen(self, seed: int) -> Draw:
+        "The seen tasks split as usual; the test split adds every row of the unseen tasks, named after the seen ones."
+        out = self.unseen_tasks(seed)
+        seen = [t for t in self.data.task_names if t not in out]
+        train, val, test = select_tasks(self.data, seen).split(val=self.val, test=self.test, seed=seed)
+        held, parts = select_tasks(self.data, out), [] if test is None else [test]
+        X, y = np.concatenate([p.X for p in parts] + [held.X]), np.concatenate([p.y for p in parts] + [held.y])
+        task = np.concatenate([p.task for p in parts] + [held.task + len(seen)])
+        info = {**self.data.info, "unseen_tasks": out}
+        return Draw(train, val, MultiTaskData(X, y, task, seen + out, self.data.feature_names, "groups", info), None, False)
+
     @property
     def work(self) -> int:
         "Training rows of a draw, for scheduling."
-        return self.n_train if self.n_train is not None else round(len(self.data) * (1 - self.test) * (1 - self.val))
-    def __repr__(self): return f"RealData({self.name!r}, val={self.val}, test={self.test}, n_train={self.n_train})"
+        if self.n_train is not None: return self.n_train
+        return round(len(self.data) * (1 - self.n_unseen / self.data.n_tasks) * (1 - self.test) * (1 - self.val))
+    def __repr__(self):
+        more = (f", min_task_rows={self.min_task_rows} ({len(self.dropped)} task(s) dropped)" if self.min_task_rows else "") + \
+               (f", unseen={self.unseen} ({self.n_unseen} of {self.data.n_tasks} tasks held out per seed)" if self.unseen else "")
+        return f"RealData({self.name!r}, val={self.val}, test={self.test}, n_train={self.n_train}{more})"
 
 def setting_table(settings) -> dict:
     "`name -> setting` from a dict or a list; a plain dict is a `Simulated` setting's keyword arguments."

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 from scipy.stats import wilcoxon
+from .checks import preview
 from .data import MultiTaskData, Scaler
 from .datasets import Draw, RealData, Simulated, make_simulation, setting_table
 from .methods import Method, get_method
@@ -72,9 +73,18 @@ def _fit(method, draw: Draw, seed: int, fit_kwargs: dict):
     return fits[chosen], fits[chosen].predict(draw.test), chosen
 
 def _task_errors(draw: Draw, pred: np.ndarray, scaler: Scaler) -> list:
-    "`(task, n, mse, r2)` per task present in the test set."
+    "`(task, n, mse, r2)` per task present in the test set, tasks unseen in training included (scaler: the training split's)."
     te, y, p = draw.test, draw.test.y, pred
-    if draw.standardized: y, p = scaler.y(y, te.task), scaler.y(p, te.task)
+    if draw.standardized:
+        if te.layout == "groups":
+            known = {t: k for k, t in enumerate(draw.train.task_names)}           # the scaler's task order
+            code = np.array([known.get(t, -1) for t in te.task_names])[te.task]
+            if (code < 0).any():
+                raise ValueError(f"standardised errors need each test task's training mean and scale; task(s) "
+                                 f"{preview(map(repr, pd.unique(np.array(te.task_names, dtype=object)[te.task[code < 0]])))} "
+                                 "have no training rows: report such a setting in original units (standardized=False)")
+            y, p = scaler.y(y, code), scaler.y(p, code)
+        else: y, p = scaler.y(y), scaler.y(p)
     if te.layout == "groups":
         cols = [(te.task_names[k], te.task == k) for k in np.unique(te.task)]
         pairs = [(t, y[m], p[m]) for t, m in cols]
