@@ -34,7 +34,8 @@ def test_unknown_task_at_predict_time():
     sim = make_simulation("related", n_train=20, n_test=5, seed=0)
     res = fit("hps", sim.train, epochs=2, progress=False)
     new = MultiTaskData.from_groups(sim.test.X[:4], sim.test.y[:4], ["school_99"] * 4)
-    with pytest.raises(ValueError, match=r"unknown task 'school_99'"): res.predict(new)
+    with pytest.raises(ValueError, match=r"unknown task 'school_99'"): res.predict(new, unseen="error")
+    assert np.isfinite(res.predict(new)).all()                            # the default: the population prediction
 
 def test_constant_target_takes_pooled_scale_and_fits():
     d = MultiTaskData.from_groups(X, np.r_[np.full(6, 2.0), Y[6:]], T)

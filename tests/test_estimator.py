@@ -109,26 +109,31 @@ def test_readme_grid_search_on_rows_sorted_by_task(sorted_groups):
     assert np.isfinite(gs.cv_results_["mean_test_score"]).all() and gs.best_params_["method"] in ("hps", "ahps")
 
 def test_plain_folds_on_rows_sorted_by_task_never_score_nan_silently(sorted_groups):
-    "cv=3 on sorted rows leaves tasks out of training: a named error, or (sklearn's default error_score) NaN and a warning naming it."
+    "cv=3 on sorted rows leaves tasks out of training: with unseen='error' a named error, or (sklearn's default error_score) NaN and a warning naming it."
     X, y, t = sorted_groups
+    STRICT = dict(FAST, unseen="error")
     with sklearn.config_context(enable_metadata_routing=True):
+        pop = cross_val_score(MTLRegressor(**FAST), X, y, params={"tasks": t}, cv=3, error_score="raise")   # default: population predictions
+        assert np.isfinite(pop).all()
         with pytest.raises(UnseenTaskError, match="not seen in fit.*task_folds"):
-            GridSearchCV(MTLRegressor(**FAST), {"method": ["hps", "ahps"]}, cv=3, error_score="raise").fit(X, y, tasks=t)
+            GridSearchCV(MTLRegressor(**STRICT), {"method": ["hps", "ahps"]}, cv=3, error_score="raise").fit(X, y, tasks=t)
         with pytest.raises(UnseenTaskError):
-            cross_val_score(MTLRegressor(**FAST), X, y, params={"tasks": t}, cv=3, error_score="raise")
+            cross_val_score(MTLRegressor(**STRICT), X, y, params={"tasks": t}, cv=3, error_score="raise")
         with pytest.warns(UserWarning, match="UnseenTaskError"):
-            scores = cross_val_score(MTLRegressor(**FAST), X, y, params={"tasks": t}, cv=3)
+            scores = cross_val_score(MTLRegressor(**STRICT), X, y, params={"tasks": t}, cv=3)
     assert np.isnan(scores).all()
 
 def test_unseen_task_error(groups):
     X, y, t = groups
     keep = t != t[0]
-    r = MTLRegressor("hps", **FAST).fit(X[keep], y[keep], tasks=t[keep])
+    r = MTLRegressor("hps", unseen="error", **FAST).fit(X[keep], y[keep], tasks=t[keep])
     with pytest.raises(UnseenTaskError) as e: r.score(X, y, tasks=t)
     assert isinstance(e.value, ValueError) and e.value.tasks == [t[0]] and f"({(~keep).sum()} rows)" in str(e.value)
     back = pickle.loads(pickle.dumps(e.value))
     assert type(back) is UnseenTaskError and back.tasks == [t[0]] and str(back) == str(e.value)
     with pytest.raises(UnseenTaskError, match="'nope'"): r.predict(X[:2], tasks=["nope", t[1]])
+    pop = MTLRegressor("hps", **FAST).fit(X[keep], y[keep], tasks=t[keep])       # the default: the population prediction
+    assert np.isfinite(pop.predict(X[:2], tasks=["nope", t[1]])).all()
 
 def test_one_task_model_predicts_without_labels():
     rng = np.random.default_rng(0); X = rng.normal(size=(60, 3)); y = X @ [1., 2., 0.]
