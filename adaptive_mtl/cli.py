@@ -9,7 +9,8 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['positive_int', 'seed_int', 'fraction', 'positive_real', 'RESULT_FILES', 'FIVE', 'PRESETS', 'FIT_EPILOG', 'COMMANDS',
-           'read_csv_data', 'widths', 'check_out', 'evaluation_split', 'cmd_fit', 'cmd_simulate', 'main']
+           'read_csv_data', 'widths', 'check_out', 'random_effects_spec', 'evaluation_split', 'cmd_fit', 'cmd_simulate',
+           'main']
 
 # %% ../nbs/12_cli.ipynb #1cf05e41
 def _cols(text): return [c.strip() for c in text.split(",") if c.strip()] if text else []
@@ -112,7 +113,16 @@ def check_out(out,  # the output folder of `fit`
     if not base.is_dir(): raise ValueError(f"--out {out} cannot be created: {base} is a file, not a folder")
     try: tempfile.TemporaryFile(dir=base).close()                        # a real write: permissions, read-only disks
     except OSError as e: raise ValueError(f"--out {out} is not writable: cannot write in {base} ({e.strerror})") from None
-    return [f for f in RESULT_FILES if (out / f).exists()]
+    return [f for f in RESULT_FILES if (out / f).exists()] + sorted(f.name for f in out.glob("model_member*.pt"))
+
+def random_effects_spec(text, # 'auto', 'none', 'intercept', 'all' or comma-separated feature columns
+                       ):
+    "An argparse type: the `random_effects` of `fit` ('none' is None; columns give random slopes)."
+    if text in ("auto", "intercept", "all"): return text
+    if text == "none": return None
+    cols = _cols(text)
+    if not cols: raise argparse.ArgumentTypeError(f"must be auto, none, intercept, all or feature columns C1,C2, got {text!r}")
+    return cols
 
 # %% ../nbs/12_cli.ipynb #f1a3dfc0
 def evaluation_split(train, # the training split
@@ -158,9 +168,11 @@ metrics.csv (original units; one row per task, then two summary rows):
                    pooled mean
   mean over tasks  unweighted mean of the task rows (its rmse is not sqrt(mse)); n is the total
 
-output: metrics.csv, history.csv (one row per epoch) and model.pt (adaptive_mtl.trainer.load) in
-  --out. If training diverges (a non-finite loss), model.pt and history.csv keep the best weights
-  reached, no metrics.csv is written, and the command exits with status 2.
+output: metrics.csv (of the members' mean prediction), history.csv (one row per epoch, first
+  member) and model.pt (the first member; adaptive_mtl.trainer.load), model_member2.pt ... for
+  the other members (average their predictions: adaptive_mtl.replicates.ensemble_predict) in
+  --out. If training diverges (a non-finite loss), no metrics.csv is written and the command exits
+  with status 2; with --members 1, model.pt and history.csv keep the best weights reached.
 """
 
 class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -193,6 +205,10 @@ def _fit_parser(sub):
     p.add_argument("--batch-size", default=32, type=positive_int, metavar="N", help="rows per task in a batch")
     p.add_argument("--patience", default=30, type=positive_int, metavar="N",
                    help="stop this many epochs after the last improvement on the validation split")
+    p.add_argument("--random-effects", default="auto", type=random_effects_spec, metavar="SPEC",
+                   help="with --task: a random intercept per task ('intercept'), random slopes on feature columns too (C1,C2, or 'all'), "
+                   "'none', or 'auto': a random intercept or none, whichever has the lower validation MSE (needs --val > 0 and 5 tasks)")
+    p.add_argument("--members", default=3, type=positive_int, metavar="N", help="networks trained together and averaged (an ensemble)")
     p.add_argument("--val", default=0.2, type=fraction, metavar="FRAC",
                    help="share of each task's rows for validation (early stopping); 0: train all --epochs")
     p.add_argument("--test", default=0.2, type=fraction, metavar="FRAC", help="share of each task's rows held out for the metrics; "
@@ -230,7 +246,7 @@ def _csv(args) -> str:
 
 def _saved_failure(e, out: Path) -> str:
     "Save what a diverged fit kept (`model.pt`, `history.csv`; a stale `metrics.csv` removed); the one-line message."
-    if getattr(e, "result", None) is None: return f"{e}; no model to save"
+    if getattr(e, "result", None) is None: return f"{e}; no model to save (with --members 1 the best weights reached are saved)"
     out.mkdir(parents=True, exist_ok=True); (out / "metrics.csv").unlink(missing_ok=True)
     e.result.history.to_csv(out / "history.csv", index=False); e.result.save(out / "model.pt")
     kept = f"epoch {e.result.best_epoch}" if e.result.best_epoch >= 0 else "the initial weights"
@@ -240,7 +256,10 @@ def cmd_fit(args,  # the parsed arguments of `adaptive-mtl fit`
            ):
     "Run `adaptive-mtl fit`: check the output folder, read, split, fit, print and save the metrics and the model; the metrics table."
     from adaptive_mtl.checks import preview, torch_device
-    from adaptive_mtl.trainer import TrainingError, fit
+    from adaptive_mtl.trainer import TrainingError
+    from adaptive_mtl.defaults import fit_default
+    from adaptive_mtl.fitted import prediction_metrics
+    from adaptive_mtl.replicates import ensemble_predict
     out = Path(args.out); replaced = check_out(out); torch_device(args.device)
     data = read_csv_data(_csv(args), args.target, args.task, args.targets, args.features, args.dummies, args.drop)
     with warnings.catch_warnings(record=True) as caught:
@@ -250,15 +269,23 @@ def cmd_fit(args,  # the parsed arguments of `adaptive-mtl fit`
     rows, split = evaluation_split(train, val, test)
     print(f"{data!r}\nfeatures ({data.n_features}): {preview(data.feature_names, 20)}")
     if replaced: print(f"replacing {', '.join(replaced)} in {out}")
-    try: res = fit(args.method, train, val, hidden=args.hidden, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
-                   patience=args.patience, seed=args.seed, device=args.device, progress=not args.quiet)
+    try: members, chosen, scores = fit_default(args.method, train, val, args.seed, args.members, args.random_effects, not args.quiet,
+                                               hidden=args.hidden, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
+                                               patience=args.patience, device=args.device)
     except TrainingError as e: raise ValueError(_saved_failure(e, out)) from None
-    metrics = res.evaluate(rows).assign(split=split)
+    res = members[0]
+    pred = res.evaluate(rows) if len(members) == 1 else prediction_metrics(res.schema.align(rows), ensemble_predict(members, rows))
+    metrics = pred.assign(split=split)
     out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob("model_member*.pt"): stale.unlink()
     metrics.to_csv(out / "metrics.csv"); res.history.to_csv(out / "history.csv", index=False); res.save(out / "model.pt")
-    print(f"{res.method!r}, best epoch {res.best_epoch}: metrics on the {split} split ({len(rows)} rows, original units)")
+    for i, m in enumerate(members[1:], 2): m.save(out / f"model_member{i}.pt")
+    chose = f" (validation MSE: {', '.join(f'{k} {v:.4g}' for k, v in scores.items())})" if len(scores) > 1 else ""
+    print(f"{res.method!r}, {len(members)} member(s), random effects {chosen!r}{chose}, best epoch {res.best_epoch}: "
+          f"metrics on the {split} split ({len(rows)} rows, original units)")
     print(metrics.drop(columns="split").round(4).to_string())
-    print(f"wrote {out / 'metrics.csv'}, {out / 'history.csv'}, {out / 'model.pt'}")
+    more = f", model_member2.pt ... model_member{len(members)}.pt" if len(members) > 1 else ""
+    print(f"wrote {out / 'metrics.csv'}, {out / 'history.csv'}, {out / 'model.pt'}{more}")
     return metrics
 
 # %% ../nbs/12_cli.ipynb #48f017de

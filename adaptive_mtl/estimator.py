@@ -18,14 +18,13 @@ from .checks import plain, preview
 from .data import MultiTaskData
 from .methods import get_method
 from .trainer import fit as _fit
+from .defaults import DEFAULT_MEMBERS, DEFAULT_RANDOM_EFFECTS, fit_default
 from .replicates import ensemble_predict, fit_replicates
 
 # %% auto #0
-__all__ = ['DEFAULT_RANDOM_EFFECTS', 'WHICH_METHOD', 'MTLRegressor', 'task_folds', 'UnseenTaskError']
+__all__ = ['WHICH_METHOD', 'MTLRegressor', 'task_folds', 'UnseenTaskError']
 
 # %% ../nbs/10_estimator.ipynb #57b3a765
-DEFAULT_RANDOM_EFFECTS = None   # what random_effects='auto' gives in the groups layout: none until a study chooses (a random intercept helps on schools, hurts on the simulation's unrelated tasks)
-
 class MTLRegressor(RegressorMixin, BaseEstimator):
     "A multi-task network (any `adaptive_mtl` method) as a scikit-learn regressor; task labels via `tasks=` or `task_col`."
     __metadata_request__fit = {"tasks": True}            # routed by default once metadata routing is enabled
@@ -44,8 +43,8 @@ class MTLRegressor(RegressorMixin, BaseEstimator):
                  patience=30,               # early-stopping patience in epochs
                  validation_fraction=0.2,   # share of every task's rows held out for early stopping (0: none)
                  random_state=0,            # seed of the split and the fit (None: a fresh one per fit)
-                 n_members=1,               # networks trained together on the replicate axis (seeds seed, seed+1, ...), predictions averaged
-                 random_effects="auto",     # groups layout: 'intercept', 'all', feature names with random slopes, None; 'auto': DEFAULT_RANDOM_EFFECTS
+                 n_members=DEFAULT_MEMBERS, # networks trained together on the replicate axis (seeds seed, seed+1, ...), predictions averaged
+                 random_effects="auto",     # 'intercept', 'all', feature names with random slopes, None; 'auto': see `fit_default`
                  unseen="population",       # a task not seen in fit: 'population' (random effects 0, the tasks' mean) or 'error'
                  device="auto",             # 'cpu', 'cuda' or 'auto'
                  verbose=False,             # show a progress bar
@@ -126,11 +125,10 @@ class MTLRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(f"n_members must be an integer >= 1, got {self.n_members!r}")
         if self.unseen not in ("population", "error"): raise ValueError(f"unseen must be 'population' or 'error', got {self.unseen!r}")
         method = get_method(self.method, **(self.method_params or {}))
-        self.random_effects_ = (DEFAULT_RANDOM_EFFECTS if data.layout == "groups" else None) if self.random_effects == "auto" else self.random_effects
         kw = dict(hidden=self.hidden, epochs=self.epochs, lr=self.lr, batch_size=self.batch_size, weight_decay=self.weight_decay,
-                  patience=self.patience, device=self.device, random_effects=self.random_effects_)
-        self.members_ = ([_fit(method, train, val, seed=seed, progress=self.verbose, **kw)] if self.n_members == 1 else
-                         fit_replicates(method, (train, val), [seed + i for i in range(self.n_members)], **kw))
+                  patience=self.patience, device=self.device)
+        self.members_, self.random_effects_, self.validation_mse_ = fit_default(
+            method, train, val, seed, int(self.n_members), self.random_effects, self.verbose, **kw)
         self.result_ = self.members_[0]
         self.task_names_, self.layout_, self.n_tasks_ = list(data.task_names), data.layout, data.n_tasks
         return self

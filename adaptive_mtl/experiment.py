@@ -17,10 +17,10 @@ from .data import MultiTaskData, Scaler
 from .datasets import Draw, RealData, Simulated, make_simulation, setting_table
 from .methods import Method, get_method
 from .trainer import fit
-from .replicates import REPLICABLE, fit_replicates, same_epochs
+from .replicates import REPLICABLE, ensemble_predict, fit_replicates, same_epochs
 
 # %% auto #0
-__all__ = ['COLUMNS', 'KEY', 'Select', 'Peer', 'method_table', 'run_unit', 'run_units', 'append_rows', 'read_results',
+__all__ = ['COLUMNS', 'KEY', 'Select', 'Peer', 'Variant', 'method_table', 'run_unit', 'run_units', 'append_rows', 'read_results',
            'run_study', 'per_seed', 'summarize', 'to_markdown', 'summary_notes']
 
 # %% ../nbs/09_experiment.ipynb #a80f9c1e
@@ -39,13 +39,37 @@ class Peer:
         self.predict, self.name = predict, name or getattr(predict, "__name__", "peer")
     def __repr__(self): return f"Peer({self.name})"
 
+def _check_fit_kwargs(fit_kwargs: dict) -> dict:
+    bad = set(fit_kwargs) - set(inspect.signature(fit).parameters) | ({"seed", "progress"} & set(fit_kwargs))
+    if bad: raise ValueError(f"fit_kwargs has argument(s) fit does not take here: {sorted(bad)}")
+    return fit_kwargs
+
+class Variant:
+    "A method with fit arguments of its own, e.g. `Variant('hps', random_effects='intercept', members=5)`."
+    def __init__(self, method, # a `Method` or its name
+                 members: int = 1, # networks trained together on the replicate axis (seeds `seed + 1000 i`), predictions averaged
+                 **fit_kwargs): # passed to `fit` for this method only, over the study's own `fit_kwargs`
+        if not (isinstance(members, int) and members >= 1): raise ValueError(f"members must be an integer >= 1, got {members!r}")
+        self.method, self.members, self.fit_kwargs = get_method(method), members, _check_fit_kwargs(dict(fit_kwargs))
+        if members > 1 and self.method.name not in REPLICABLE: raise ValueError(f"{self.method.name} cannot train members on the replicate axis")
+    @property
+    def name(self): return self.method.name
+    def __repr__(self):
+        args = [repr(self.method)] + ([f"members={self.members}"] if self.members > 1 else []) + [f"{k}={v!r}" for k, v in self.fit_kwargs.items()]
+        return f"Variant({', '.join(args)})"
+
+def _unwrap(method, fit_kwargs: dict):
+    "A single-member `Variant` as its method and the merged fit arguments; anything else unchanged."
+    if isinstance(method, Variant) and method.members == 1: return method.method, {**fit_kwargs, **method.fit_kwargs}
+    return method, fit_kwargs
+
 def method_table(methods) -> dict:
-    "`label -> method` (a `Method`, `Select` or `Peer`) from a list of methods/names or a dict; labels must be unique."
-    if isinstance(methods, (str, Method, Select, Peer)): methods = [methods]
+    "`label -> method` (a `Method`, `Variant`, `Select` or `Peer`) from a list of methods/names or a dict; labels must be unique."
+    if isinstance(methods, (str, Method, Variant, Select, Peer)): methods = [methods]
     items = list(methods.items()) if isinstance(methods, dict) else [(None, m) for m in methods]
     out = {}
     for label, m in items:
-        if not isinstance(m, (Select, Peer)): m = get_method(m)
+        if not isinstance(m, (Variant, Select, Peer)): m = get_method(m)
         label = label or getattr(m, "name", None)
         if not isinstance(label, str): raise ValueError(f"give {m!r} a label: pass methods as a dict")
         if label in out: raise ValueError(f"method label {label!r} appears twice; pass a dict to label variants")
@@ -66,6 +90,10 @@ def _val_loss(res) -> float:
 def _fit(method, draw: Draw, seed: int, fit_kwargs: dict):
     "`(FitResult or None, test predictions in original units, chosen label)` for a method, `Select` or `Peer`."
     if isinstance(method, Peer): return None, np.asarray(method.predict(draw.train, draw.val, draw.test), float), ""
+    if isinstance(method, Variant):                          # an ensemble: its members on the replicate axis, predictions averaged
+        seeds = [seed + 1000 * i for i in range(method.members)]
+        fits = fit_replicates(method.method, (draw.train, draw.val), seeds, **{**fit_kwargs, **method.fit_kwargs})
+        return fits[0], ensemble_predict(fits, draw.test), ""
     cands = method.candidates if isinstance(method, Select) else {"": method}
     if len(cands) > 1 and draw.val is None: raise ValueError("Select needs a validation split to choose on")
     fits = {k: fit(m, draw.train, draw.val, seed=seed, progress=False, **fit_kwargs) for k, m in cands.items()}
@@ -100,8 +128,9 @@ def _task_errors(draw: Draw, pred: np.ndarray, scaler: Scaler) -> list:
 def run_unit(setting: str, spec, label: str, method, seed: int, fit_kwargs: dict | None = None, extra=None, draw=None) -> list:
     "Fit one (setting, method, seed) on one thread (on `draw`, or the setting's draw for `seed`); one row per test task."
     draw = spec.draw(seed) if draw is None else draw
+    method, fit_kwargs = _unwrap(method, dict(fit_kwargs or {}))
     with _one_thread():
-        t0 = time.perf_counter(); res, pred, chosen = _fit(method, draw, seed, dict(fit_kwargs or {}))
+        t0 = time.perf_counter(); res, pred, chosen = _fit(method, draw, seed, fit_kwargs)
         secs = time.perf_counter() - t0
         more = extra(res, draw) if extra is not None else {}
     return _rows(setting, label, seed, draw, res, pred, chosen, secs, more, method)
@@ -130,7 +159,7 @@ def _batchable(method, fit_kwargs: dict) -> bool:
 
 def run_units(setting: str, spec, label: str, method, seeds: list, fit_kwargs: dict | None = None, extra=None) -> list:
     "The rows of several seeds of one (setting, method): one replicate-batched fit where the method allows it, else a fit per seed."
-    fit_kwargs = dict(fit_kwargs or {})
+    method, fit_kwargs = _unwrap(method, dict(fit_kwargs or {}))
     draws = [spec.draw(seed) for seed in seeds] if len(seeds) > 1 and _batchable(method, fit_kwargs) else [None] * len(seeds)
     batch_size = fit_kwargs.get("batch_size", inspect.signature(fit_replicates).parameters["batch_size"].default)
     if draws[0] is None or not same_epochs([d.train for d in draws], batch_size):      # seed by seed, on the draws made
@@ -191,12 +220,7 @@ def _worker(args): return run_units(*args)
 
 def _n_seeds(rows: list) -> int: return len({r["seed"] for r in rows})
 
-def _check_fit_kwargs(fit_kwargs: dict) -> dict:
-    bad = set(fit_kwargs) - set(inspect.signature(fit).parameters) | ({"seed", "progress"} & set(fit_kwargs))
-    if bad: raise ValueError(f"fit_kwargs has argument(s) fit does not take here: {sorted(bad)}")
-    return fit_kwargs
-
-def run_study(methods, # a list of methods/names or a dict `label -> Method | Select | Peer`
+def run_study(methods, # a list of methods/names or a dict `label -> Method | Variant | Select | Peer`
               settings, # a dict `name -> Simulated | RealData | make_simulation kwargs`, or a list of them
               n_reps: int = 20, # seeds 0 .. n_reps-1 (unless `seeds` is given)
               n_jobs: int = 1, # parallel processes (joblib)
@@ -222,7 +246,7 @@ def run_study(methods, # a list of methods/names or a dict `label -> Method | Se
     for s in st:
         for m in mt:
             left = [seed for seed in seeds if (s, m, seed) not in done]
-            size = replicates if _batchable(mt[m], fit_kwargs) else 1
+            size = replicates if _batchable(*_unwrap(mt[m], fit_kwargs)) else 1
             todo += [(s, st[s], m, mt[m], left[i:i + size], fit_kwargs, extra) for i in range(0, len(left), size)]
     if n_jobs != 1 or client is not None:       # in parallel, the largest units first: no large unit is left to run alone at the end
         todo.sort(key=lambda u: -getattr(u[1], "work", 1) * len(u[4]))

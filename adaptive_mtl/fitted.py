@@ -19,13 +19,25 @@ from .mixed import LMMFit, RandomEffects, predict_lmm, variance_components
 from .soft import theta_rule
 
 # %% auto #0
-__all__ = ['task_metrics', 'FitResult', 'load']
+__all__ = ['prediction_metrics', 'task_metrics', 'FitResult', 'load']
 
 # %% ../nbs/07_fitted.ipynb #e118be37
 def _metrics(y: np.ndarray, p: np.ndarray) -> dict:
     "MSE, RMSE, MAE, R² (around the mean of `y`) and n of predictions `p` for targets `y`."
     e = p - y; mse = float(np.mean(e ** 2)); sst = float(np.mean((y - y.mean()) ** 2))
     return dict(mse=mse, rmse=math.sqrt(mse), mae=float(np.mean(np.abs(e))), r2=1 - mse / sst if sst > 0 else float("nan"), n=len(y))
+
+def prediction_metrics(data: MultiTaskData, # the rows predicted (task codes and layout)
+                       pred: np.ndarray, # their predictions, shaped like `data.y`
+                       y: np.ndarray | None = None, # the targets (default `data.y`)
+                      ) -> pd.DataFrame:
+    "`task_metrics` of predictions for `data`'s rows: per task present (groups layout) or per target's observed rows."
+    y = data.y if y is None else y
+    if data.layout == "groups":
+        ks = [k for k in range(data.n_tasks) if (data.task == k).any()]
+        return task_metrics([y[data.task == k] for k in ks], [pred[data.task == k] for k in ks], [data.task_names[k] for k in ks])
+    obs = ~np.isnan(y)
+    return task_metrics([y[obs[:, k], k] for k in range(y.shape[1])], [pred[obs[:, k], k] for k in range(y.shape[1])], data.task_names)
 
 def task_metrics(y,      # per-task arrays of observed targets
                  pred,   # per-task arrays of predictions, aligned with `y`
@@ -146,12 +158,7 @@ class FitResult:
         "Per-task MSE, RMSE, MAE, R² (original units unless `standardized`), an `overall` row pooled over all rows and a `mean over tasks` row."
         data = self.schema.align(data)
         p = self.predict(data, standardized)
-        y = self.scaler.y(data.y, data.task) if standardized else data.y
-        if data.layout == "groups":
-            ks = [k for k in range(len(self.task_names)) if (data.task == k).any()]
-            return task_metrics([y[data.task == k] for k in ks], [p[data.task == k] for k in ks], [self.task_names[k] for k in ks])
-        obs = ~np.isnan(y)
-        return task_metrics([y[obs[:, k], k] for k in range(y.shape[1])], [p[obs[:, k], k] for k in range(y.shape[1])], self.task_names)
+        return prediction_metrics(data, p, self.scaler.y(data.y, data.task) if standardized else data.y)
 
     def __repr__(self):
         return (f"FitResult({self.method!r}, {len(self.task_names)} tasks, {len(self.history)} epochs, "
@@ -260,7 +267,7 @@ def _schema(d: dict, n_features: int, n_tasks: int) -> DataSchema:
 def _random(entry: dict, n_tasks: int) -> RandomEffects:
     "The saved random-effects part, its BLUPs checked against the model's tasks."
     random = RandomEffects(**entry["config"]); random.load_state_dict(entry["state"])
-    if random.b.shape != (n_tasks, len(random.slopes) + 1): raise ValueError(f"BLUPs of shape {tuple(random.b.shape)} for {n_tasks} tasks")
+    if random.b.shape != (n_tasks, random.n_design + random.head): raise ValueError(f"BLUPs of shape {tuple(random.b.shape)} for {n_tasks} tasks")
     return random
 
 def load(path,          # a file written by `FitResult.save`

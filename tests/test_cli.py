@@ -52,7 +52,8 @@ def _option_blocks(help_text):
 
 @pytest.mark.parametrize("command, expected", [
     ("fit", {"--epochs", "--lr", "--batch-size", "--patience", "--val", "--test", "--seed", "--device", "--method", "--hidden",
-             "--out", "--csv", "--target", "--task", "--targets", "--features", "--dummies", "--drop", "--quiet"}),
+             "--out", "--csv", "--target", "--task", "--targets", "--features", "--dummies", "--drop", "--quiet",
+                 "--random-effects", "--members"}),
     ("simulate", {"--preset", "--jobs", "--out", "--scheduler", "--reps", "--quiet"})])
 def test_every_option_has_help_and_default(command, expected):
     code, out, _ = run_cli(command, "--help")
@@ -140,7 +141,8 @@ def test_metrics_pooled_overall_and_mean_over_tasks(schools, tmp_path, capsys):
     from adaptive_mtl.cli import read_csv_data
     data = read_csv_data(schools, target="y", task="school", dummies="sex")
     test = data.split(seed=0)[2]
-    e = load(tmp_path / "model.pt").predict(test) - test.y
+    members = [load(tmp_path / "model.pt")] + [load(tmp_path / f"model_member{i}.pt") for i in (2, 3)]   # the default: 3 members
+    e = np.mean([m.predict(test) for m in members], 0) - test.y
     sst = np.sum((test.y - test.y.mean()) ** 2)                                              # around the pooled mean
     assert np.allclose(m.loc["overall", ["mse", "rmse", "mae", "r2", "n"]].to_numpy(float),
                        [np.mean(e ** 2), np.sqrt(np.mean(e ** 2)), np.mean(np.abs(e)), 1 - np.sum(e ** 2) / sst, len(e)])
@@ -187,7 +189,7 @@ def test_target_without_task_is_one_task(schools, tmp_path, capsys):
 
 def test_divergence_saves_the_model_and_one_line(schools, tmp_path, capsys):
     (tmp_path / "metrics.csv").write_text("stale")                     # from an earlier run: must not sit beside the new model
-    code, out, err = fit_cli(capsys, schools, "--target", "y", "--task", "school", "--drop", "sex", "--lr", "1e12", out=tmp_path)
+    code, out, err = fit_cli(capsys, schools, "--target", "y", "--task", "school", "--drop", "sex", "--lr", "1e12", "--members", "1", out=tmp_path)
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("adaptive-mtl fit: error: non-finite loss") and "Traceback" not in err
     assert str(tmp_path / "model.pt") in err and str(tmp_path / "history.csv") in err
@@ -210,7 +212,9 @@ def test_out_is_checked_before_any_fit(schools, tmp_path, capsys):
 
 def test_existing_out_folder_is_replaced_with_a_note(schools, tmp_path, capsys):
     for _ in range(2): code, out, _ = fit_cli(capsys, schools, "--target", "y", "--task", "school", "--dummies", "sex", out=tmp_path)
-    assert code == 0 and f"replacing metrics.csv, history.csv, model.pt in {tmp_path}" in out
+    assert code == 0 and f"replacing metrics.csv, history.csv, model.pt, model_member2.pt, model_member3.pt in {tmp_path}" in out
+    code, out, _ = fit_cli(capsys, schools, "--target", "y", "--task", "school", "--dummies", "sex", "--members", "1", out=tmp_path)
+    assert code == 0 and not list(tmp_path.glob("model_member*.pt"))          # one member now: the old members' files are gone
 
 
 @pytest.mark.parametrize("argv, message", [
