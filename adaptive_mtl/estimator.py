@@ -136,7 +136,7 @@ class MTLRegressor(RegressorMixin, BaseEstimator):
     def predict(self,
                 X,                 # features `[n,p]` (with the task column when `task_col` is set)
                 tasks=None,        # the task label of each row, as in `fit` (an unseen one gets the population prediction)
-                return_std=False,  # also the predictive SDs: `(mean, sd)` (needs random effects)
+                return_std=False,  # also the predictive SDs: `(mean, sd)` (random effects, or the validation residuals)
                ):
         "Predictions in original units (the members' mean): `[n]` (groups layout; `tasks` labels as in `fit`) or `[n,K]` (targets layout)."
         check_is_fitted(self, "result_")
@@ -158,6 +158,10 @@ class MTLRegressor(RegressorMixin, BaseEstimator):
     def variance_components(self) -> pd.DataFrame:
         "The random-effects variances, SDs, correlations, residual variance and ICC (original units) of the first member, like `MixedLM`'s summary."
         check_is_fitted(self, "result_"); return self.result_.variance_components()
+
+    def blups(self) -> pd.DataFrame:
+        "Every task's BLUPs and their standard errors (original units) of the first member: `FitResult.random_effects`, like `MixedLM`'s `random_effects`."
+        check_is_fitted(self, "result_"); return self.result_.random_effects()
 
     def score(self,
               X,                   # features `[n,p]`
@@ -208,7 +212,8 @@ Which method when (test MSE relative to stl: simulation study, 20 seeds per sett
         unrelated tasks (-2.9% to -5.2%; ahps -2.4% to -3.3%), -1.8% to +1.4% on unrelated ones.
   stl, hps  baselines: a network per task; one shared trunk with a head per task (+4.3% to
         +9.9% when no task is related to another). sps: fixed soft sharing, within 1.7% of stl.
-Small grouped data with a mostly linear signal favour a linear mixed model: on hsb82 (160
-schools) statsmodels MixedLM reaches test MSE 36.63, ahps 37.60 (hps 37.59), asps 38.77,
-stl 39.25.
+Grouped data (pupils in schools): MTLRegressor() adds a random intercept per group when it
+lowers the validation error and averages 3 networks. On hsb82 (160 schools) it reaches test
+MSE 36.34 against statsmodels MixedLM 36.61 and gpboost 36.64 (ahps alone 37.56); on exam
+(63 schools) 0.546 against MixedLM 0.549 (random slope) and gpboost 0.557.
 """

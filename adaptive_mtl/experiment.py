@@ -137,8 +137,7 @@ def run_unit(setting: str, spec, label: str, method, seed: int, fit_kwargs: dict
 
 def _rows(setting, label, seed, draw, res, pred, chosen, secs, more, method) -> list:
     "One row per test task of one fit (`res` None for a peer)."
-    scaler = res.scaler if res is not None else Scaler.fit(draw.train)
-    errors = _task_errors(draw, pred, scaler)
+    errors = _task_errors(draw, pred, Scaler.fit(draw.train))     # one scale per task for every method (random effects pool theirs)
     best = res.history.iloc[res.best_epoch] if res is not None and len(res.history) else pd.Series(dtype=float)
     split = [c for c in best.index if c.startswith("split_l")]
     common = dict(setting=setting, method=label, seed=seed, val_loss=_val_loss(res) if res is not None else math.nan,

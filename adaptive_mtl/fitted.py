@@ -107,13 +107,13 @@ class FitResult:
     def predict(self,
                 data: MultiTaskData,         # rows in either layout of the training data
                 standardized: bool = False,  # predictions on the standardised target scale instead of original units
-                return_std: bool = False,    # also return the predictive standard deviations (needs random effects)
+                return_std: bool = False,    # also return the predictive standard deviations (random effects, or the validation residuals)
                 unseen: str = "population",  # rows of tasks not seen in training: "population" (random effects 0, the tasks' mean) or "error"
                ):
         "Predictions for `data` in original units (`[n]` groups layout, `[n,K]` targets layout); with `return_std`, `(mean, sd)`."
         if unseen not in ("population", "error"): raise ValueError(f"unseen must be 'population' or 'error', got {unseen!r}")
-        if return_std and self.random is None:
-            raise ValueError("predictive standard deviations need the random-effects part: fit with random_effects='intercept' (or slopes)")
+        if return_std and self.random is None and "val_loss" not in self.history:
+            raise ValueError("predictive standard deviations need the random-effects part (fit with random_effects='intercept') or a validation split")
         new = self._unseen(data)
         if new.any() and (unseen == "error" or standardized): self.schema.align(data)     # the error naming the unknown task
         if not new.any(): out = self._predict_known(data, standardized)
@@ -144,12 +144,19 @@ class FitResult:
     def _predictive_sd(self, data: MultiTaskData) -> np.ndarray:
         "Predictive SDs in original units: residual variance, the uncertainty of beta and of the task's BLUPs (G for an unseen task)."
         code = {str(t): i for i, t in enumerate(self.task_names)}
-        task = np.array([code.get(str(data.task_names[t]), -1) for t in data.task])
+        task = np.array([code.get(str(data.task_names[t]), -1) for t in data.task]) if data.layout == "groups" else None
+        if self.random is None: return self._residual_sd(data, task)
         x = torch.as_tensor(self.scaler.x(data.X[:, self.schema.feature_order(data)]), dtype=torch.float32)
         re = self.random
         X, Z = re.design(x, self._head_features(x, task) if re.head else None)
         _, sd = predict_lmm(LMMFit(re.beta, re.G, re.sigma2, re.b, re.b_cov, 0, True, re.beta_cov, re.cross_cov), X, Z, task)
         return sd * float(np.mean(self.scaler.y_std))
+
+    def _residual_sd(self, data: MultiTaskData, task) -> np.ndarray:
+        "Without random effects: each task's target scale times the root of the mean standardised validation loss at the restored epoch."
+        share, scale2 = float(self.history.val_loss.iloc[self.best_epoch]), np.asarray(self.scaler.y_std, float) ** 2
+        if task is None: return np.broadcast_to(np.sqrt(share * scale2), data.y.shape).copy()        # targets layout: [n, K]
+        return np.sqrt(share * np.where(task >= 0, scale2[task.clip(min=0)], scale2.mean()))
 
     def evaluate(self,
                  data: MultiTaskData,         # rows of known tasks with their targets

@@ -369,7 +369,7 @@ def keep_replicates(self: ASPS, keep, params, buffers):
 # %% ../nbs/08_replicates.ipynb #37fc67d4
 def ensemble_predict(results: list,       # `FitResult`s of one data set, e.g. from `fit_replicates(method, (train, val), seeds)`
                      data: MultiTaskData, # rows to predict
-                     return_std: bool = False, # also the predictive SDs (members with random effects)
+                     return_std: bool = False, # also the predictive SDs (each member's: random effects, or its validation residuals)
                     ):
     "The mean of the members' predictions, in original units; with `return_std`, `(mean, sd)`: the members' predictive variances averaged plus the spread of their means."
     if not return_std: return np.mean([r.predict(data) for r in results], axis=0)

@@ -10,9 +10,9 @@ import torch
 
 # %% auto #0
 __all__ = ['SIMILARITY_SOURCES', 'SIMILARITIES', 'cosine_matrix', 'task_gradients', 'gradient_cosine', 'parameter_cosine',
-           'pooled_inputs', 'prediction_correlation', 'pilot_similarity', 'SimilarityTracker', 'SimilaritySource',
-           'PilotSimilarity', 'PredictionSimilarity', 'ParameterSimilarity', 'GradientSimilarity',
-           'EarlyGradientSimilarity', 'auc_vs_truth']
+           'pooled_inputs', 'prediction_correlation', 'pilot_similarity', 'shrinkage_similarity', 'SimilarityTracker',
+           'SimilaritySource', 'PilotSimilarity', 'ShrinkageSimilarity', 'PredictionSimilarity', 'ParameterSimilarity',
+           'GradientSimilarity', 'EarlyGradientSimilarity', 'auc_vs_truth']
 
 # %% ../nbs/03_similarity.ipynb #cdcbf5c9
 def _finish(S: torch.Tensor) -> torch.Tensor:
@@ -78,9 +78,8 @@ def prediction_correlation(model, x: torch.Tensor, mask: torch.Tensor | None = N
 
 # %% ../nbs/03_similarity.ipynb #p1107a02
 @torch.no_grad()
-def pilot_similarity(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None = None, n_features: int = 100,
-                     alpha: float = 1.0, seed: int = 0, max_rows: int = 4096) -> torch.Tensor:
-    "Correlation `[K,K]`, on the pooled inputs, of per-task ridge fits on random `tanh` features of `x [K,n,p]`, `y [K,n]`."
+def _pilot_fits(x, y, mask, n_features, alpha, seed, max_rows) -> tuple:
+    "`(b [K,q], R [n,q], v [K])`: per-task ridge coefficients on random features, the pooled rows' features, each fit's noise on them."
     if x.dim() != 3 or y.shape != x.shape[:2]: raise ValueError(f"need x [K,n,p] and y [K,n], got {tuple(x.shape)} and {tuple(y.shape)}")
     if not alpha > 0: raise ValueError(f"alpha must be positive, got {alpha}")
     if n_features < 1: raise ValueError(f"n_features must be positive, got {n_features}")
@@ -90,13 +89,34 @@ def pilot_similarity(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None
     feats = lambda r: torch.tanh(r.double() @ W / math.sqrt(p))
     rows = feats(pooled_inputs(x, mask, max_rows))
     mu, sd = rows.mean(0), rows.std(0).clamp(min=1e-12)
+    R = (rows - mu) / sd; G = R.T @ R / len(R)
     eye = alpha * torch.eye(n_features, dtype=torch.float64, device=x.device)
-    b = []
+    b, v = [], []
     for k in range(K):                                   # one task at a time: memory for one task's features only
         F, t = (feats(x[k][m[k]]) - mu) / sd, y[k][m[k]].double()
         if len(t): F, t = F - F.mean(0), t - t.mean()    # centred per task (a task without rows gets b = 0)
-        b.append(torch.linalg.solve(F.T @ F + eye, F.T @ t))
-    return cosine_matrix(torch.stack(b) @ ((rows - mu) / sd).T, center=True)
+        A_inv = torch.linalg.inv(F.T @ F + eye); bk = A_inv @ (F.T @ t); b.append(bk)
+        df = torch.trace(F @ A_inv @ F.T) if len(t) else 0.0
+        s2 = ((t - F @ bk) ** 2).sum() / max(len(t) - float(df) - 1, 1.0)      # the fit's residual variance
+        v.append(s2 * torch.trace(A_inv @ F.T @ F @ A_inv @ G))                 # mean variance of its function on the pooled rows
+    return torch.stack(b), R, torch.stack(v) if K else torch.zeros(0)
+
+def pilot_similarity(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None = None, n_features: int = 100,
+                     alpha: float = 1.0, seed: int = 0, max_rows: int = 4096) -> torch.Tensor:
+    "Correlation `[K,K]`, on the pooled inputs, of per-task ridge fits on random `tanh` features of `x [K,n,p]`, `y [K,n]`."
+    b, R, _ = _pilot_fits(x, y, mask, n_features, alpha, seed, max_rows)
+    return cosine_matrix(b @ R.T, center=True)
+
+# %% ../nbs/03_similarity.ipynb #eb000002
+def shrinkage_similarity(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None = None, n_features: int = 100,
+                         alpha: float = 1.0, seed: int = 0, max_rows: int = 4096) -> torch.Tensor:
+    "`[K,K]` $\\sqrt{B_kB_j}$ from the pilot fits: $B_k$ the share of task k's deviation from the mean function that is sampling noise."
+    b, R, v = _pilot_fits(x, y, mask, n_features, alpha, seed, max_rows)
+    f = b @ R.T; K = len(f)
+    spread = ((f - f.mean(0)) ** 2).mean(1).sum() / max(K - 1, 1)          # between-task variance of the fitted functions
+    tau2 = (spread - v.mean()).clamp(min=0)
+    B = torch.where(tau2 > 0, v / (v + tau2), torch.ones_like(v))
+    return _finish(torch.sqrt(B[:, None] * B[None]))
 
 # %% ../nbs/03_similarity.ipynb #d4287364
 class SimilarityTracker:
@@ -148,6 +168,11 @@ class PilotSimilarity(SimilaritySource):
     def ready(self) -> bool: return self.tracker.n_updates > 0
     def prepare(self, x, y, mask=None): self.tracker.matrix = pilot_similarity(x, y, mask).cpu(); self.tracker.n_updates = 1
 
+class ShrinkageSimilarity(PilotSimilarity):
+    "Empirical-Bayes shrinkage factors from the pilot fits (`shrinkage_similarity`), computed once in `prepare` and then fixed."
+    name = "shrinkage"
+    def prepare(self, x, y, mask=None): self.tracker.matrix = shrinkage_similarity(x, y, mask).cpu(); self.tracker.n_updates = 1
+
 class PredictionSimilarity(SimilaritySource):
     "The correlation of the network's predictions on (at most `max_rows` of) the batch's rows."
     name, reads, max_rows = "prediction", "model", 128
@@ -167,7 +192,7 @@ class EarlyGradientSimilarity(GradientSimilarity):
     "The gradient cosine, frozen after its first 3 readings."
     name, freeze_after = "early_gradient", 3
 
-SIMILARITY_SOURCES = {s.name: s for s in (PilotSimilarity, PredictionSimilarity, GradientSimilarity, EarlyGradientSimilarity,
+SIMILARITY_SOURCES = {s.name: s for s in (PilotSimilarity, ShrinkageSimilarity, PredictionSimilarity, GradientSimilarity, EarlyGradientSimilarity,
                                 ParameterSimilarity, SimilaritySource)}
 SIMILARITIES = tuple(SIMILARITY_SOURCES)
 
