@@ -10,21 +10,32 @@ from .trainer import fit as _fit
 from .replicates import fit_replicates
 
 # %% auto #0
-__all__ = ['DEFAULT_RANDOM_EFFECTS', 'DEFAULT_MEMBERS', 'MIN_GROUPS', 'validation_mse', 'fit_default']
+__all__ = ['DEFAULT_RANDOM_EFFECTS', 'DEFAULT_MEMBERS', 'MIN_GROUPS', 'T_WORSE', 'validation_mse', 'paired_t', 'fit_default']
 
 # %% ../nbs/09_defaults.ipynb #fd3f7c21
 DEFAULT_RANDOM_EFFECTS = "intercept"   # the random-effects part random_effects='auto' tries (against none) in the groups layout
 DEFAULT_MEMBERS = 3                    # networks of MTLRegressor() and `adaptive-mtl fit`, trained together and averaged
 MIN_GROUPS = 5                         # 'auto' tries random effects only with at least this many tasks
+T_WORSE = 2.0                          # 'auto' drops the random effects when they are worse on validation by this paired t
+
+def _task_val_mse(result) -> np.ndarray:
+    "Each task's validation MSE in original units at the restored epoch, `[K]`."
+    row = result.history.iloc[result.best_epoch]
+    return np.array([row[f"val_{t}"] for t in result.task_names], dtype=float) * np.asarray(result.scaler.y_std, float) ** 2
 
 def validation_mse(result, # a `FitResult` fitted with a validation split
                    val: MultiTaskData, # that validation split
                   ) -> float:
     "Validation MSE in original units, pooled over rows, at the restored epoch (before any refit on the validation rows)."
-    row = result.history.iloc[result.best_epoch]
     n = np.bincount(val.task, minlength=val.n_tasks) if val.layout == "groups" else (~np.isnan(val.y)).sum(0)
-    loss = np.array([row[f"val_{t}"] for t in result.task_names], dtype=float)
-    return float((n * loss * np.asarray(result.scaler.y_std, float) ** 2).sum() / n.sum())
+    return float((n * _task_val_mse(result)).sum() / n.sum())
+
+def paired_t(with_re: list, without: list) -> float:
+    "Paired t over tasks of the members' mean validation MSE with random effects minus without (> 0: they are worse)."
+    d = np.mean([_task_val_mse(m) for m in with_re], 0) - np.mean([_task_val_mse(m) for m in without], 0)
+    sd = d.std(ddof=1)
+    if sd == 0: return 0.0 if d.mean() == 0 else float(np.sign(d.mean()) * np.inf)
+    return float(d.mean() / (sd / np.sqrt(len(d))))
 
 def fit_default(method, # a `Method`
                 train: MultiTaskData, # the training split
@@ -34,13 +45,15 @@ def fit_default(method, # a `Method`
                 random_effects="auto", # as `fit`'s, or 'auto'
                 progress: bool = False, # a progress bar (one member)
                 **kw): # more arguments of `fit` / `fit_replicates`
-    "`(members, random effects used, {candidate: validation MSE})`; 'auto' fits `DEFAULT_RANDOM_EFFECTS` and none, keeps the lower validation MSE."
+    "`(members, random effects used, {candidate: validation MSE})`; 'auto' fits `DEFAULT_RANDOM_EFFECTS` and none, drops the first only if clearly worse."
     cands = [random_effects]
     if random_effects == "auto":
         grouped = train.layout == "groups" and train.n_tasks >= MIN_GROUPS
         cands = ([DEFAULT_RANDOM_EFFECTS, None] if val is not None else [DEFAULT_RANDOM_EFFECTS]) if grouped else [None]
     fits = [[_fit(method, train, val, seed=seed, progress=progress, random_effects=re, **kw)] if members == 1 else
             fit_replicates(method, (train, val), [seed + i for i in range(members)], random_effects=re, **kw) for re in cands]
-    scores = [float(np.mean([validation_mse(m, val) for m in ms])) if val is not None else np.nan for ms in fits]
-    best = int(np.argmin(scores)) if len(fits) > 1 else 0
-    return fits[best], cands[best], {repr(re): s for re, s in zip(cands, scores)}
+    scores = {repr(re): float(np.mean([validation_mse(m, val) for m in ms])) if val is not None else np.nan for re, ms in zip(cands, fits)}
+    if len(fits) == 1: return fits[0], cands[0], scores
+    t = paired_t(*fits); scores["paired t"] = t
+    best = 1 if t > T_WORSE else 0
+    return fits[best], cands[best], scores
