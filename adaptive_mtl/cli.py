@@ -172,8 +172,8 @@ metrics.csv (original units; one row per task, then two summary rows):
 output: metrics.csv (of the members' mean prediction), history.csv (one row per epoch, first
   member) and model.pt (the first member; adaptive_mtl.trainer.load), model_member2.pt ... for
   the other members (average their predictions: adaptive_mtl.replicates.ensemble_predict) in
-  --out. If training diverges (a non-finite loss), no metrics.csv is written and the command exits
-  with status 2; with --members 1, model.pt and history.csv keep the best weights reached.
+  --out. If training diverges (a non-finite loss), model.pt and history.csv keep the best weights
+  the first member reached, no metrics.csv is written, and the command exits with status 2.
 """
 
 class _Help(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
@@ -247,7 +247,7 @@ def _csv(args) -> str:
 
 def _saved_failure(e, out: Path) -> str:
     "Save what a diverged fit kept (`model.pt`, `history.csv`; a stale `metrics.csv` removed); the one-line message."
-    if getattr(e, "result", None) is None: return f"{e}; no model to save (with --members 1 the best weights reached are saved)"
+    if getattr(e, "result", None) is None: return f"{e}; no model to save"
     out.mkdir(parents=True, exist_ok=True); (out / "metrics.csv").unlink(missing_ok=True)
     e.result.history.to_csv(out / "history.csv", index=False); e.result.save(out / "model.pt")
     kept = f"epoch {e.result.best_epoch}" if e.result.best_epoch >= 0 else "the initial weights"
@@ -270,10 +270,14 @@ def cmd_fit(args,  # the parsed arguments of `adaptive-mtl fit`
     rows, split = evaluation_split(train, val, test)
     print(f"{data!r}\nfeatures ({data.n_features}): {preview(data.feature_names, 20)}")
     if replaced: print(f"replacing {', '.join(replaced)} in {out}")
-    try: members, chosen, scores = fit_default(args.method, train, val, args.seed, args.members, args.random_effects, not args.quiet,
-                                               hidden=args.hidden, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size,
-                                               patience=args.patience, device=args.device)
-    except TrainingError as e: raise ValueError(_saved_failure(e, out)) from None
+    kw = dict(hidden=args.hidden, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, patience=args.patience, device=args.device)
+    try: members, chosen, scores = fit_default(args.method, train, val, args.seed, args.members, args.random_effects, not args.quiet, **kw)
+    except TrainingError as e:
+        failed = e
+        if args.members > 1:                 # the batched members keep no weights: the first member alone, to save what it reached
+            try: fit_default(args.method, train, val, args.seed, 1, args.random_effects, False, **kw)
+            except TrainingError as e1: failed = e1
+        raise ValueError(_saved_failure(failed, out)) from None
     res = members[0]
     pred = res.evaluate(rows) if len(members) == 1 else prediction_metrics(res.schema.align(rows), ensemble_predict(members, rows))
     metrics = pred.assign(split=split)

@@ -189,7 +189,7 @@ def test_target_without_task_is_one_task(schools, tmp_path, capsys):
 
 def test_divergence_saves_the_model_and_one_line(schools, tmp_path, capsys):
     (tmp_path / "metrics.csv").write_text("stale")                     # from an earlier run: must not sit beside the new model
-    code, out, err = fit_cli(capsys, schools, "--target", "y", "--task", "school", "--drop", "sex", "--lr", "1e12", "--members", "1", out=tmp_path)
+    code, out, err = fit_cli(capsys, schools, "--target", "y", "--task", "school", "--drop", "sex", "--lr", "1e12", out=tmp_path)
     assert code == 2
     assert err.count("\n") == 1 and err.startswith("adaptive-mtl fit: error: non-finite loss") and "Traceback" not in err
     assert str(tmp_path / "model.pt") in err and str(tmp_path / "history.csv") in err

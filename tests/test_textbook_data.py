@@ -40,7 +40,11 @@ def test_fits_first_time(csvs, name, seed):
     model = load(out / "model.pt")
     assert len(model.task_names) == n_tasks and model.method.name == "AHPS"
     assert len(pd.read_csv(out / "history.csv")) == len(model.history) > 0
-    # the saved model reproduces the reported pooled test MSE on the same split
+    # the saved members (model.pt and model_member2.pt, model_member3.pt: the default ensemble) reproduce the reported pooled
+    # test MSE of their mean prediction on the same split
     kw = dict(zip([o.lstrip("-") for o in options[::2]], options[1::2]))
     test = read_csv_data(csvs / f"{name}.csv", **kw).split(seed=seed)[2]
-    assert np.isclose(np.mean((model.predict(test) - test.y) ** 2), m.loc["overall", "mse"], rtol=1e-6)
+    members = [model] + [load(out / f"model_member{i}.pt") for i in (2, 3)]
+    assert not (out / "model_member4.pt").exists()
+    pred = np.mean([mm.predict(test) for mm in members], 0)
+    assert np.isclose(np.mean((pred - test.y) ** 2), m.loc["overall", "mse"], rtol=1e-6)
