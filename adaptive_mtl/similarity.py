@@ -110,13 +110,14 @@ def pilot_similarity(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None
 # %% ../nbs/03_similarity.ipynb #eb000002
 def shrinkage_similarity(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None = None, n_features: int = 100,
                          alpha: float = 1.0, seed: int = 0, max_rows: int = 4096) -> torch.Tensor:
-    "`[K,K]` $\\sqrt{B_kB_j}$ from the pilot fits: $B_k$ the share of task k's deviation from the mean function that is sampling noise."
+    "The pilot similarity shrunk towards 1 by $\\sqrt{B_kB_j}$, $B_k$ the share of task k's deviation from the mean function that is noise."
     b, R, v = _pilot_fits(x, y, mask, n_features, alpha, seed, max_rows)
     f = b @ R.T; K = len(f)
     spread = ((f - f.mean(0)) ** 2).mean(1).sum() / max(K - 1, 1)          # between-task variance of the fitted functions
     tau2 = (spread - v.mean()).clamp(min=0)
     B = torch.where(tau2 > 0, v / (v + tau2), torch.ones_like(v))
-    return _finish(torch.sqrt(B[:, None] * B[None]))
+    W = torch.sqrt(B[:, None] * B[None])
+    return _finish(W + (1 - W) * cosine_matrix(f, center=True))
 
 # %% ../nbs/03_similarity.ipynb #d4287364
 class SimilarityTracker:
@@ -169,7 +170,7 @@ class PilotSimilarity(SimilaritySource):
     def prepare(self, x, y, mask=None): self.tracker.matrix = pilot_similarity(x, y, mask).cpu(); self.tracker.n_updates = 1
 
 class ShrinkageSimilarity(PilotSimilarity):
-    "Empirical-Bayes shrinkage factors from the pilot fits (`shrinkage_similarity`), computed once in `prepare` and then fixed."
+    "The pilot similarity shrunk by empirical-Bayes shrinkage factors (`shrinkage_similarity`), computed once in `prepare` and then fixed."
     name = "shrinkage"
     def prepare(self, x, y, mask=None): self.tracker.matrix = shrinkage_similarity(x, y, mask).cpu(); self.tracker.n_updates = 1
 
