@@ -95,7 +95,11 @@ class MultiTaskMLP(nn.Module):
 
     def population(self, x: torch.Tensor) -> torch.Tensor:
         "`[K,B]`: the tasks' outputs with the shared head's deviations at 0 (the population's network; the plain output without `shared_head`)."
-        return self.head.population(self.features(x)).squeeze(-1) if isinstance(self.head, SharedHead) else self(x)
+        return self.population_features(x)[0] if isinstance(self.head, SharedHead) else self(x)
+
+    def population_features(self, x: torch.Tensor) -> tuple:
+        "`(population output [K,B], last hidden features [K,B,h])` of a `shared_head` network: what its random effects are fitted on."
+        h = self.features(x); return self.head.population(h).squeeze(-1), h
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 3 or x.shape[0] != self.n_tasks:

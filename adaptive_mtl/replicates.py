@@ -202,7 +202,7 @@ class _Population(torch.nn.Module):
     "A replicate's population prediction and head features, as a module `functional_call` can run."
     def __init__(self, model): super().__init__(); self.model = model
     def forward(self, x):
-        h = self.model.features(x); return self.model.head.population(h).squeeze(-1), h
+        return self.model.population_features(x)
 
 @torch.no_grad()
 def _start_random(run, slopes: list, head: bool) -> RandomEffects:

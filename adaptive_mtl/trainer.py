@@ -158,7 +158,7 @@ def _update_random(result: FitResult, tensors: TaskTensors, toggle: bool) -> dic
 def _population(model: MultiTaskMLP, x: torch.Tensor, toggle: bool = True) -> tuple:
     "`(population prediction [K,n], head features [K,n,h])` of `x`: the network with the head's deviations at 0."
     if toggle: model.eval()
-    h = model.features(x); pop = model.head.population(h).squeeze(-1)
+    pop, h = model.population_features(x)
     if toggle: model.train()
     return pop, h
 
