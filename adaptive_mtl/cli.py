@@ -279,8 +279,7 @@ def cmd_fit(args,  # the parsed arguments of `adaptive-mtl fit`
             except TrainingError as e1: failed = e1
         raise ValueError(_saved_failure(failed, out)) from None
     res = members[0]
-    pred = res.evaluate(rows) if len(members) == 1 else prediction_metrics(res.schema.align(rows), ensemble_predict(members, rows))
-    metrics = pred.assign(split=split)
+    metrics = prediction_metrics(res.schema.align(rows), ensemble_predict(members, rows)).assign(split=split)   # the members' mean
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob("model_member*.pt"): stale.unlink()
     metrics.to_csv(out / "metrics.csv"); res.history.to_csv(out / "history.csv", index=False); res.save(out / "model.pt")

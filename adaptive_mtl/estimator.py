@@ -141,7 +141,6 @@ class MTLRegressor(RegressorMixin, BaseEstimator):
         "Predictions in original units (the members' mean): `[n]` (groups layout; `tasks` labels as in `fit`) or `[n,K]` (targets layout)."
         check_is_fitted(self, "result_")
         data = self._data(X, None, tasks, reset=False)
-        if len(self.members_) == 1: return self.result_.predict(data, return_std=return_std)
         return ensemble_predict(self.members_, data, return_std=return_std)
 
     def predict_interval(self,
