@@ -116,7 +116,7 @@ class SPS(Method):
 class ASPS(Method):
     "Adaptive soft parameter sharing: trunks pulled together as strongly as the tasks are similar, with a decay ratio θ that removes terms."
     lam0: float = 1.0                    # λ0, the pull between fully similar tasks (0: STL)
-    similarity: str = "pilot"            # where the similarity comes from, one of `soft.SIMILARITIES`
+    similarity: str = "auto"             # where the similarity comes from, one of `soft.SIMILARITIES`
     theta: str | dict | ThetaRule = "sign"   # θ rule: a name in `soft.THETA_RULES`, a rule such as `SignRule(patience=10)`, or its `config()`
     coupling: str = "graph"              # `'graph'` (pairs weighted by similarity) or `'mean'` (the papers' form)
     update_every: int = 10               # steps between similarity refreshes and mask updates

@@ -10,9 +10,10 @@ import torch
 
 # %% auto #0
 __all__ = ['SIMILARITY_SOURCES', 'SIMILARITIES', 'cosine_matrix', 'task_gradients', 'gradient_cosine', 'parameter_cosine',
-           'pooled_inputs', 'prediction_correlation', 'pilot_similarity', 'shrinkage_similarity', 'SimilarityTracker',
-           'SimilaritySource', 'PilotSimilarity', 'ShrinkageSimilarity', 'PredictionSimilarity', 'ParameterSimilarity',
-           'GradientSimilarity', 'EarlyGradientSimilarity', 'auc_vs_truth']
+           'pooled_inputs', 'prediction_correlation', 'pilot_similarity', 'noise_shares', 'shrinkage_similarity',
+           'SimilarityTracker', 'SimilaritySource', 'PilotSimilarity', 'ShrinkageSimilarity', 'AutoSimilarity',
+           'PredictionSimilarity', 'ParameterSimilarity', 'GradientSimilarity', 'EarlyGradientSimilarity',
+           'auc_vs_truth']
 
 # %% ../nbs/03_similarity.ipynb #cdcbf5c9
 def _finish(S: torch.Tensor) -> torch.Tensor:
@@ -108,15 +109,21 @@ def pilot_similarity(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None
     return cosine_matrix(b @ R.T, center=True)
 
 # %% ../nbs/03_similarity.ipynb #eb000002
-def shrinkage_similarity(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None = None, n_features: int = 100,
-                         alpha: float = 1.0, seed: int = 0, max_rows: int = 4096) -> torch.Tensor:
-    "The pilot similarity shrunk towards 1 by $\\sqrt{B_kB_j}$, $B_k$ the share of task k's deviation from the mean function that is noise."
-    b, R, v = _pilot_fits(x, y, mask, n_features, alpha, seed, max_rows)
-    f = b @ R.T; K = len(f)
+def noise_shares(f: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+    "`B [K]`: the share of each task's deviation from the mean function that is noise, $v_k/(v_k+\\hat\\tau^2)$, from fits `f [K,n]` with noise `v [K]`."
+    K = len(f)
     spread = ((f - f.mean(0)) ** 2).mean(1).sum() / max(K - 1, 1)          # between-task variance of the fitted functions
     tau2 = (spread - v.mean()).clamp(min=0)
-    B = torch.where(tau2 > 0, v / (v + tau2), torch.ones_like(v))
-    W = torch.sqrt(B[:, None] * B[None])
+    return torch.where(tau2 > 0, v / (v + tau2), torch.ones_like(v))
+
+def shrinkage_similarity(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None = None, n_features: int = 100,
+                         alpha: float = 1.0, seed: int = 0, max_rows: int = 4096,
+                         min_noise_share: float = 0.0,   # shrink only when the mean of $B_k$ is at least this; else the pilot as it is
+                         ) -> torch.Tensor:
+    "The pilot similarity shrunk towards 1 by $\\sqrt{B_kB_j}$, $B_k$ the share of task k's deviation from the mean function that is noise."
+    b, R, v = _pilot_fits(x, y, mask, n_features, alpha, seed, max_rows)
+    f = b @ R.T; B = noise_shares(f, v)
+    W = torch.sqrt(B[:, None] * B[None]) if bool(B.mean() >= min_noise_share) else torch.zeros(len(f), len(f), dtype=f.dtype)
     return _finish(W + (1 - W) * cosine_matrix(f, center=True))
 
 # %% ../nbs/03_similarity.ipynb #d4287364
@@ -171,8 +178,13 @@ class PilotSimilarity(SimilaritySource):
 
 class ShrinkageSimilarity(PilotSimilarity):
     "The pilot similarity shrunk by empirical-Bayes shrinkage factors (`shrinkage_similarity`), computed once in `prepare` and then fixed."
-    name = "shrinkage"
-    def prepare(self, x, y, mask=None): self.tracker.matrix = shrinkage_similarity(x, y, mask).cpu(); self.tracker.n_updates = 1
+    name, min_noise_share = "shrinkage", 0.0
+    def prepare(self, x, y, mask=None):
+        self.tracker.matrix = shrinkage_similarity(x, y, mask, min_noise_share=self.min_noise_share).cpu(); self.tracker.n_updates = 1
+
+class AutoSimilarity(ShrinkageSimilarity):
+    "The shrunk pilot similarity where noise is the larger part of the tasks' differences (mean $B_k$ ≥ 0.5), else the pilot."
+    name, min_noise_share = "auto", 0.5
 
 class PredictionSimilarity(SimilaritySource):
     "The correlation of the network's predictions on (at most `max_rows` of) the batch's rows."
@@ -193,7 +205,7 @@ class EarlyGradientSimilarity(GradientSimilarity):
     "The gradient cosine, frozen after its first 3 readings."
     name, freeze_after = "early_gradient", 3
 
-SIMILARITY_SOURCES = {s.name: s for s in (PilotSimilarity, ShrinkageSimilarity, PredictionSimilarity, GradientSimilarity, EarlyGradientSimilarity,
+SIMILARITY_SOURCES = {s.name: s for s in (AutoSimilarity, PilotSimilarity, ShrinkageSimilarity, PredictionSimilarity, GradientSimilarity, EarlyGradientSimilarity,
                                 ParameterSimilarity, SimilaritySource)}
 SIMILARITIES = tuple(SIMILARITY_SOURCES)
 
