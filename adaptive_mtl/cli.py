@@ -210,6 +210,9 @@ def _fit_parser(sub):
                    help="with --task: a random intercept per task ('intercept'), random slopes on feature columns too (C1,C2, or 'all'), "
                    "'none', or 'auto': a random intercept unless it is clearly worse on the validation split (needs 5 tasks)")
     p.add_argument("--members", default=3, type=positive_int, metavar="N", help="networks trained together and averaged (an ensemble)")
+    p.add_argument("--family", default="gaussian", choices=("gaussian", "poisson", "bernoulli"),
+                   help="the outcome's distribution: poisson for counts (log link), bernoulli for 0/1 outcomes (logit link); "
+                   "every task the same (with --random-effects auto: none for poisson and bernoulli)")
     p.add_argument("--val", default=0.2, type=fraction, metavar="FRAC",
                    help="share of each task's rows for validation (early stopping); 0: train all --epochs")
     p.add_argument("--test", default=0.2, type=fraction, metavar="FRAC", help="share of each task's rows held out for the metrics; "
@@ -270,7 +273,8 @@ def cmd_fit(args,  # the parsed arguments of `adaptive-mtl fit`
     rows, split = evaluation_split(train, val, test)
     print(f"{data!r}\nfeatures ({data.n_features}): {preview(data.feature_names, 20)}")
     if replaced: print(f"replacing {', '.join(replaced)} in {out}")
-    kw = dict(hidden=args.hidden, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, patience=args.patience, device=args.device)
+    kw = dict(hidden=args.hidden, epochs=args.epochs, lr=args.lr, batch_size=args.batch_size, patience=args.patience, device=args.device,
+              family=args.family)
     try: members, chosen, scores = fit_default(args.method, train, val, args.seed, args.members, args.random_effects, not args.quiet, **kw)
     except TrainingError as e:
         failed = e
@@ -279,7 +283,7 @@ def cmd_fit(args,  # the parsed arguments of `adaptive-mtl fit`
             except TrainingError as e1: failed = e1
         raise ValueError(_saved_failure(failed, out)) from None
     res = members[0]
-    metrics = prediction_metrics(res.schema.align(rows), ensemble_predict(members, rows)).assign(split=split)   # the members' mean
+    metrics = prediction_metrics(res.schema.align(rows), ensemble_predict(members, rows), family=res.scaler.family).assign(split=split)   # the members' mean
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob("model_member*.pt"): stale.unlink()
     metrics.to_csv(out / "metrics.csv"); res.history.to_csv(out / "history.csv", index=False); res.save(out / "model.pt")

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import torch
 from fastcore.basics import patch
+from .families import inverse_link
 from .checks import as_features, as_target, check_numeric, no_duplicates, not_features, plain, preview
 
 # %% auto #0
@@ -201,12 +202,14 @@ class Scaler:
     x_std: np.ndarray
     y_mean: np.ndarray
     y_std: np.ndarray
+    family: np.ndarray | None = None   # task family codes `[K]` (`families.FAMILIES`); None: every task Gaussian
 
     @classmethod
     def fit(cls,
             data: MultiTaskData,     # the training split (never validation or test rows)
             prior_rows: float = 10,  # groups layout: each task's target variance is pulled to the pooled one as if by this many rows
             pooled: bool = False,    # groups layout: one target mean and scale for all tasks (random effects model the tasks' means)
+            family: np.ndarray | None = None,  # task family codes `[K]`: Poisson and Bernoulli targets are not standardised
            ) -> Scaler:
         "Fit on (training) `data`: pooled feature scaling; per-task target means, and target scales shrunk towards the pooled scale (or, `pooled`, one for all)."
         n = data.observed()
@@ -225,13 +228,15 @@ class Scaler:
                                               "float64 (values near 1e308); rescale it, e.g. divide by a power of 10")
         x_std[x_std < 1e-12] = 1.0
         const = np.sqrt(yv) < 1e-12 * np.maximum(1, np.abs(ym))
-        w = n * ~const; vp = (w * yv).sum() / w.sum() if w.sum() > 0 else 1.0  # within-task variance of the varying tasks
+        gauss = np.ones(data.n_tasks, bool) if family is None else np.asarray(family) == 0
+        w = n * ~const * gauss; vp = (w * yv).sum() / w.sum() if w.sum() > 0 else 1.0  # within-task variance of the varying tasks
         yv = np.where(const, vp, yv)                                     # a constant target takes the pooled variance
         if data.layout == "groups": yv = (n * yv + prior_rows * vp) / (n + prior_rows)
         if pooled:
             if data.layout != "groups": raise ValueError("pooled target scaling needs the groups layout (targets come in different units)")
             ym, yv = np.full(data.n_tasks, data.y.mean()), np.full(data.n_tasks, max(data.y.var(), 1e-24 * max(1, data.y.mean() ** 2)))
-        return cls(x_mean, x_std, ym, np.sqrt(yv))
+        if not gauss.all(): ym, yv = np.where(gauss, ym, 0.0), np.where(gauss, yv, 1.0)   # counts and 0/1 stay as they are
+        return cls(x_mean, x_std, ym, np.sqrt(yv), None if family is None else np.asarray(family, dtype=np.int64))
 
     def x(self, X):
         "Standardise features `[n,p]`."
@@ -246,8 +251,9 @@ class Scaler:
                   z,          # standardised values, `[n]` (with `task`) or `[n,K]`
                   task=None,  # task code per row (groups layout)
                  ):
-        "Back to original units."
-        return z * self.y_std[task] + self.y_mean[task] if task is not None else z * self.y_std + self.y_mean
+        "Back to original units: the mean on the response scale (the inverse link of a Poisson or Bernoulli task's output)."
+        out = z * self.y_std[task] + self.y_mean[task] if task is not None else z * self.y_std + self.y_mean
+        return out if self.family is None or not self.family.any() else inverse_link(out, self.family, task)
 
 # %% ../nbs/00_data.ipynb #d36eab7f
 class TaskTensors:

@@ -47,6 +47,7 @@ def make_simulation(scenario="mixed",   # 'related', 'unrelated', 'mixed' or 'cl
                     snr=3.0,            # signal-to-noise ratio of every task
                     seed=0,             # seeds teachers, inputs and noise
                     hidden_teacher=5,   # hidden units of each teacher network
+                    family="gaussian",  # 'poisson': counts with log mean log 2 + 0.6 f/sd(f); 'bernoulli': 0/1 with log odds 1.5 f/sd(f)
                    ) -> Simulation:
     "Simulate the papers' study: per-task random `tanh` teachers, related by `rho`, noise at `snr`."
     K = n_tasks or (6 if scenario in ("mixed", "clustered") else 4)
@@ -54,6 +55,7 @@ def make_simulation(scenario="mixed",   # 'related', 'unrelated', 'mixed' or 'cl
     if K < 2: raise ValueError(f"n_tasks must be at least 2, got {K}")
     if not 0 <= rho <= 1: raise ValueError(f"rho must be in [0, 1], got {rho}")
     if n_train < 4: raise ValueError(f"n_train must be at least 4 rows per task, got {n_train}")
+    if family not in ("gaussian", "poisson", "bernoulli"): raise ValueError(f"unknown family {family!r}; choose gaussian, poisson or bernoulli")
     n_val = max(20, n_train // 4) if n_val is None else n_val
     rng = np.random.default_rng(seed)
     p, h = n_features, hidden_teacher
@@ -69,10 +71,13 @@ def make_simulation(scenario="mixed",   # 'related', 'unrelated', 'mixed' or 'cl
     def draw(n):
         x = rng.standard_normal((K * n, p)) @ L.T; t = np.repeat(np.arange(K), n)
         f = np.concatenate([np.tanh(x[t == k] @ B.T) @ a for k, (B, a) in enumerate(teachers)])
-        y = f + rng.standard_normal(K * n) * np.repeat(sd_noise, n)
+        if family == "gaussian": y = f + rng.standard_normal(K * n) * np.repeat(sd_noise, n)
+        else:                                          # the teacher's output, scaled to unit variance, through the inverse link
+            z = f / np.repeat(np.sqrt(snr) * np.asarray(sd_noise), n)
+            y = (rng.poisson(np.exp(np.log(2) + 0.6 * z)) if family == "poisson" else rng.random(K * n) < 1 / (1 + np.exp(-1.5 * z))).astype(float)
         names = [f"task{k}" for k in range(K)]
         return MultiTaskData.from_groups(x, y, np.array(names)[t], task_names=names,
-                                         info=dict(scenario=scenario, rho=rho, snr=snr))
+                                         info=dict(scenario=scenario, rho=rho, snr=snr, family=family))
     truth = ((cl[:, None] == cl[None, :]) & (cl[:, None] >= 0)) | np.eye(K, dtype=bool)
     return Simulation(draw(n_train), draw(n_val), draw(n_test), truth.astype(float), scenario, teachers)
 

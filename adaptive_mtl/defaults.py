@@ -6,6 +6,7 @@
 from __future__ import annotations
 import numpy as np
 from .data import MultiTaskData
+from .families import family_codes
 from .trainer import fit as _fit
 from .replicates import fit_replicates
 
@@ -48,7 +49,7 @@ def fit_default(method, # a `Method`
     "`(members, random effects used, {candidate: validation MSE})`; 'auto' fits `DEFAULT_RANDOM_EFFECTS` and none, drops the first only if clearly worse."
     cands = [random_effects]
     if random_effects == "auto":
-        grouped = train.layout == "groups" and train.n_tasks >= MIN_GROUPS
+        grouped = train.layout == "groups" and train.n_tasks >= MIN_GROUPS and not family_codes(kw.get("family", "gaussian"), train.task_names).any()
         cands = ([DEFAULT_RANDOM_EFFECTS, None] if val is not None else [DEFAULT_RANDOM_EFFECTS]) if grouped else [None]
     fits = [[_fit(method, train, val, seed=seed, progress=progress, random_effects=re, **kw)] if members == 1 else
             fit_replicates(method, (train, val), [seed + i for i in range(members)], random_effects=re, **kw) for re in cands]

@@ -8,8 +8,8 @@ import statistics, warnings
 import numpy as np
 import pandas as pd
 try:
-    from sklearn.base import BaseEstimator, RegressorMixin
-    from sklearn.metrics import r2_score
+    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+    from sklearn.metrics import accuracy_score, r2_score
     from sklearn.model_selection import StratifiedKFold
     from sklearn.utils.validation import check_is_fitted, validate_data
 except ImportError:
@@ -22,7 +22,7 @@ from .defaults import DEFAULT_MEMBERS, DEFAULT_RANDOM_EFFECTS, fit_default
 from .replicates import ensemble_predict, fit_replicates
 
 # %% auto #0
-__all__ = ['WHICH_METHOD', 'MTLRegressor', 'task_folds', 'UnseenTaskError']
+__all__ = ['WHICH_METHOD', 'MTLRegressor', 'MTLClassifier', 'task_folds', 'UnseenTaskError']
 
 # %% ../nbs/10_estimator.ipynb #57b3a765
 class MTLRegressor(RegressorMixin, BaseEstimator):
@@ -48,11 +48,12 @@ class MTLRegressor(RegressorMixin, BaseEstimator):
                  unseen="population",       # a task not seen in fit: 'population' (random effects 0, the tasks' mean) or 'error'
                  device="auto",             # 'cpu', 'cuda' or 'auto'
                  verbose=False,             # show a progress bar
+                 family="gaussian",         # 'gaussian', 'poisson' (counts; predictions are expected counts), 'bernoulli', or one per task
                 ):
         self.method, self.method_params, self.task_col, self.hidden = method, method_params, task_col, hidden
         self.epochs, self.lr, self.batch_size, self.weight_decay, self.patience = epochs, lr, batch_size, weight_decay, patience
         self.validation_fraction, self.random_state, self.device, self.verbose = validation_fraction, random_state, device, verbose
-        self.n_members, self.random_effects, self.unseen = n_members, random_effects, unseen
+        self.n_members, self.random_effects, self.unseen, self.family = n_members, random_effects, unseen, family
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -126,7 +127,7 @@ class MTLRegressor(RegressorMixin, BaseEstimator):
         if self.unseen not in ("population", "error"): raise ValueError(f"unseen must be 'population' or 'error', got {self.unseen!r}")
         method = get_method(self.method, **(self.method_params or {}))
         kw = dict(hidden=self.hidden, epochs=self.epochs, lr=self.lr, batch_size=self.batch_size, weight_decay=self.weight_decay,
-                  patience=self.patience, device=self.device)
+                  patience=self.patience, device=self.device, family=self.family)
         self.members_, self.random_effects_, self.validation_mse_ = fit_default(
             method, train, val, seed, int(self.n_members), self.random_effects, self.verbose, **kw)
         self.result_ = self.members_[0]
@@ -174,6 +175,43 @@ class MTLRegressor(RegressorMixin, BaseEstimator):
         w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         obs = ~np.isnan(y)
         return float(np.mean([r2_score(y[obs[:, k], k], pred[obs[:, k], k], sample_weight=w[obs[:, k]]) for k in range(y.shape[1])]))
+
+# %% ../nbs/10_estimator.ipynb #b4d773e8
+class MTLClassifier(ClassifierMixin, MTLRegressor):
+    "Binary tasks (Bernoulli, logit link) as a scikit-learn classifier: `predict_proba`, `predict`, `classes_`, `score` (accuracy)."
+    __metadata_request__predict_proba = {"tasks": True}
+
+    def __init__(self, method="ahps", method_params=None, task_col=None, hidden=(32, 32), epochs=300, lr=3e-3, batch_size=32,
+                 weight_decay=0.0, patience=30, validation_fraction=0.2, random_state=0, n_members=DEFAULT_MEMBERS,
+                 random_effects="auto", unseen="population", device="auto", verbose=False):
+        super().__init__(method, method_params, task_col, hidden, epochs, lr, batch_size, weight_decay, patience, validation_fraction,
+                         random_state, n_members, random_effects, unseen, device, verbose, family="bernoulli")
+
+    def __sklearn_tags__(self):
+        tags = ClassifierMixin.__sklearn_tags__(self); tags.target_tags.multi_output = False; return tags
+
+    def fit(self, X, y, tasks=None):
+        "Fit on `X [n,p]` and two-label `y [n]` (with `tasks` labels per row, or `task_col`)."
+        y = np.asarray(y).reshape(-1) if np.ndim(y) == 1 else np.asarray(y)
+        if y.ndim != 1: raise ValueError(f"MTLClassifier takes a 1-D y of two labels; got shape {y.shape} (for several 0/1 targets "
+                                         "use MTLRegressor(family='bernoulli') with a 2-D y)")
+        if pd.isna(y).any(): raise ValueError(f"y has {int(pd.isna(y).sum())} missing label(s)")
+        self.classes_ = np.unique(y)
+        if len(self.classes_) != 2:
+            raise ValueError(f"MTLClassifier needs exactly two labels in y, got {len(self.classes_)}: {preview(map(repr, self.classes_[:10]))}")
+        return super().fit(X, (y == self.classes_[1]).astype(np.float64), tasks)
+
+    def predict_proba(self, X, tasks=None):
+        "`[n, 2]`: the probabilities of `classes_[0]` and `classes_[1]` (the members' mean)."
+        p = MTLRegressor.predict(self, X, tasks); return np.c_[1 - p, p]
+
+    def predict(self, X, tasks=None):
+        "The more probable label of every row."
+        return self.classes_[(self.predict_proba(X, tasks)[:, 1] >= 0.5).astype(int)]
+
+    def score(self, X, y, tasks=None, sample_weight=None):
+        "Accuracy of `predict`."
+        return float(accuracy_score(y, self.predict(X, tasks), sample_weight=sample_weight))
 
 # %% ../nbs/10_estimator.ipynb #d52d4f21
 def task_folds(tasks,       # the task label of each row (the `tasks=` of `fit`)

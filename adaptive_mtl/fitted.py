@@ -10,9 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from scipy.stats import rankdata
 from fastcore.basics import patch
 from .checks import plain, torch_device
 from .data import DataSchema, MultiTaskData, Scaler, TaskTensors
+from .families import inverse_link
 from .layers import MultiTaskMLP
 from .methods import Method, METHODS
 from .mixed import LMMFit, RandomEffects, predict_lmm, variance_components
@@ -22,32 +24,56 @@ from .soft import theta_rule
 __all__ = ['prediction_metrics', 'task_metrics', 'FitResult', 'load']
 
 # %% ../nbs/07_fitted.ipynb #e118be37
-def _metrics(y: np.ndarray, p: np.ndarray) -> dict:
-    "MSE, RMSE, MAE, R² (around the mean of `y`) and n of predictions `p` for targets `y`."
+def _metrics(y: np.ndarray, p: np.ndarray, family: int = 0) -> dict:
+    "MSE, RMSE, MAE, R² (around the mean of `y`) and n of predictions `p` for targets `y`; a count or 0/1 task's family metrics besides."
     e = p - y; mse = float(np.mean(e ** 2)); sst = float(np.mean((y - y.mean()) ** 2))
-    return dict(mse=mse, rmse=math.sqrt(mse), mae=float(np.mean(np.abs(e))), r2=1 - mse / sst if sst > 0 else float("nan"), n=len(y))
+    return dict(mse=mse, rmse=math.sqrt(mse), mae=float(np.mean(np.abs(e))), r2=1 - mse / sst if sst > 0 else float("nan"), n=len(y),
+                **_family_metrics(y, p, family))
+
+def _family_metrics(y: np.ndarray, p: np.ndarray, family: int) -> dict:
+    "Poisson: the mean Poisson deviance; Bernoulli: log loss, Brier score and AUC (NaN with one class); Gaussian: none."
+    if family == 1:
+        with np.errstate(divide="ignore", invalid="ignore"): d = 2 * (np.where(y > 0, y * np.log(y / p), 0.0) - (y - p))
+        return dict(deviance=float(d.mean()))
+    if family == 2:
+        q = np.clip(p, 1e-15, 1 - 1e-15)
+        return dict(log_loss=float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q))), brier=float(np.mean((p - y) ** 2)),
+                    auc=_auc(y, p))
+    return {}
+
+def _auc(y: np.ndarray, p: np.ndarray) -> float:
+    "The area under the ROC curve: the chance that a random 1 gets a higher prediction than a random 0 (ties count half); NaN with one class."
+    n1 = int(y.sum()); n0 = len(y) - n1
+    if n1 == 0 or n0 == 0: return float("nan")
+    return float((rankdata(p)[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
 
 def prediction_metrics(data: MultiTaskData, # the rows predicted (task codes and layout)
-                       pred: np.ndarray, # their predictions, shaped like `data.y`
+                       pred: np.ndarray, # their predictions, shaped like `data.y` (means on the response scale)
                        y: np.ndarray | None = None, # the targets (default `data.y`)
+                       family: np.ndarray | None = None, # the tasks' family codes `[K]` (None: all Gaussian)
                       ) -> pd.DataFrame:
     "`task_metrics` of predictions for `data`'s rows: per task present (groups layout) or per target's observed rows."
     y = data.y if y is None else y
+    fam = np.zeros(data.n_tasks, int) if family is None else np.asarray(family)
     if data.layout == "groups":
         ks = [k for k in range(data.n_tasks) if (data.task == k).any()]
-        return task_metrics([y[data.task == k] for k in ks], [pred[data.task == k] for k in ks], [data.task_names[k] for k in ks])
+        return task_metrics([y[data.task == k] for k in ks], [pred[data.task == k] for k in ks], [data.task_names[k] for k in ks], fam[ks])
     obs = ~np.isnan(y)
-    return task_metrics([y[obs[:, k], k] for k in range(y.shape[1])], [pred[obs[:, k], k] for k in range(y.shape[1])], data.task_names)
+    return task_metrics([y[obs[:, k], k] for k in range(y.shape[1])], [pred[obs[:, k], k] for k in range(y.shape[1])], data.task_names, fam)
 
 def task_metrics(y,      # per-task arrays of observed targets
                  pred,   # per-task arrays of predictions, aligned with `y`
                  names,  # task names, one per array
+                 family=None,  # family codes, one per array (None: all Gaussian)
                 ) -> pd.DataFrame:
-    "Per-task MSE, RMSE, MAE, R² and n, an `overall` row pooled over all rows (RMSE = √MSE) and a `mean over tasks` row."
+    "Per-task MSE, RMSE, MAE, R², n (and each family's metrics), an `overall` row pooled over all rows (a family's metrics over its tasks' rows) and a `mean over tasks` row."
     if len(y) == 0: raise ValueError("no rows to evaluate")
-    df = pd.DataFrame([_metrics(np.asarray(yk), np.asarray(pk)) for yk, pk in zip(y, pred)], index=[str(n) for n in names])
+    fam = np.zeros(len(y), int) if family is None else np.asarray(family)
+    df = pd.DataFrame([_metrics(np.asarray(yk), np.asarray(pk), f) for yk, pk, f in zip(y, pred, fam)], index=[str(n) for n in names])
     mean = {**df.drop(columns="n").mean().to_dict(), "n": int(df["n"].sum())}
     pooled = _metrics(np.concatenate(y), np.concatenate(pred))
+    for f in set(fam.tolist()) - {0}:
+        pooled.update(_family_metrics(*(np.concatenate([np.asarray(v[i]) for i in np.flatnonzero(fam == f)]) for v in (y, pred)), f))
     return pd.concat([df, pd.DataFrame([pooled, mean], index=["overall", "mean over tasks"])]).rename_axis("task")
 
 # %% ../nbs/07_fitted.ipynb #1997ab0c
@@ -96,7 +122,8 @@ class FitResult:
         x = torch.as_tensor(self.scaler.x(X), dtype=torch.float32, device=next(self.model.parameters()).device)
         self.model.eval(); g = self.model.population(x.expand(len(self.task_names), *x.shape)).double().cpu(); self.model.train()
         if self.random is not None: g = g + self.random.design(x.cpu())[0] @ self.random.beta
-        return (g * torch.as_tensor(self.scaler.y_std)[:, None] + torch.as_tensor(self.scaler.y_mean)[:, None]).mean(0).numpy()
+        g = (g * torch.as_tensor(self.scaler.y_std)[:, None] + torch.as_tensor(self.scaler.y_mean)[:, None]).numpy()
+        return (g if self.scaler.family is None else inverse_link(g.T, self.scaler.family).T).mean(0)   # the mean of the tasks' means
 
     def _unseen(self, data: MultiTaskData) -> np.ndarray:
         "Which rows belong to tasks the fit has not seen (groups layout; none in the targets layout)."
@@ -106,12 +133,14 @@ class FitResult:
 
     def predict(self,
                 data: MultiTaskData,         # rows in either layout of the training data
-                standardized: bool = False,  # predictions on the standardised target scale instead of original units
+                standardized: bool = False,  # predictions on the standardised target scale instead of original units (counts and 0/1: as they are)
                 return_std: bool = False,    # also return the predictive standard deviations (random effects, or the validation residuals)
                 unseen: str = "population",  # rows of tasks not seen in training: "population" (random effects 0, the tasks' mean) or "error"
                ):
         "Predictions for `data` in original units (`[n]` groups layout, `[n,K]` targets layout); with `return_std`, `(mean, sd)`."
         if unseen not in ("population", "error"): raise ValueError(f"unseen must be 'population' or 'error', got {unseen!r}")
+        if return_std and self.scaler.family is not None and self.scaler.family.any():
+            raise ValueError("predictive standard deviations are for Gaussian tasks; a Poisson or Bernoulli task's prediction is its mean")
         if return_std and self.random is None and "val_loss" not in self.history:
             raise ValueError("predictive standard deviations need the random-effects part (fit with random_effects='intercept') or a validation split")
         new = self._unseen(data)
@@ -129,9 +158,21 @@ class FitResult:
         tt, z, mask = self._predict_std(data)
         if data.layout == "groups":
             out = np.empty(len(data)); out[tt.rows[mask].numpy()] = z[mask].double().numpy()
-            return out if standardized else self.scaler.inverse_y(out, data.task)
-        z = z.T.double().numpy()
-        return z if standardized else self.scaler.inverse_y(z)
+            return self._unscaled(out, standardized, data.task)
+        return self._unscaled(z.T.double().numpy(), standardized)
+
+    def _unscaled(self, z: np.ndarray, standardized: bool, task=None) -> np.ndarray:
+        "Network outputs to predictions: original units (`inverse_y`), or with `standardized` Gaussian tasks left standardised (counts and 0/1 still means)."
+        if not standardized: return self.scaler.inverse_y(z, task)
+        return z if self.scaler.family is None else inverse_link(z, self.scaler.family, task)
+
+    def predict_linear(self, data: MultiTaskData) -> np.ndarray:
+        "The linear predictor in original units: a Gaussian task's prediction, a Poisson task's log mean, a Bernoulli task's log odds."
+        d = self.schema.align(data); tt, z, mask = self._predict_std(d)
+        sc = Scaler(self.scaler.x_mean, self.scaler.x_std, self.scaler.y_mean, self.scaler.y_std)      # no link
+        if d.layout == "groups":
+            out = np.empty(len(d)); out[tt.rows[mask].numpy()] = z[mask].double().numpy(); return sc.inverse_y(out, d.task)
+        return sc.inverse_y(z.T.double().numpy())
 
     @torch.no_grad()
     def _head_features(self, x: torch.Tensor, task: np.ndarray) -> torch.Tensor:
@@ -165,7 +206,7 @@ class FitResult:
         "Per-task MSE, RMSE, MAE, R² (original units unless `standardized`), an `overall` row pooled over all rows and a `mean over tasks` row."
         data = self.schema.align(data)
         p = self.predict(data, standardized)
-        return prediction_metrics(data, p, self.scaler.y(data.y, data.task) if standardized else data.y)
+        return prediction_metrics(data, p, self.scaler.y(data.y, data.task) if standardized else data.y, self.scaler.family)
 
     def __repr__(self):
         return (f"FitResult({self.method!r}, {len(self.task_names)} tasks, {len(self.history)} epochs, "
@@ -226,7 +267,8 @@ def save(self: FitResult,
     torch.save(dict(format=_FORMAT, method=self.method.name.lower(), method_config=self.method.config(),
                     method_state=self.method.state_dict(), model_config=self.model.config,
                     model_state={k: v.cpu() for k, v in self.model.state_dict().items()},
-                    scaler={k: torch.as_tensor(getattr(self.scaler, k)) for k in ("x_mean", "x_std", "y_mean", "y_std")},
+                    scaler={k: torch.as_tensor(getattr(self.scaler, k)) for k in ("x_mean", "x_std", "y_mean", "y_std", "family")
+                            if getattr(self.scaler, k) is not None},
                     task_names=[plain(t) for t in self.task_names], feature_names=[str(f) for f in self.feature_names],
                     layout=self.layout, history={c: [plain(v) for v in self.history[c]] for c in self.history.columns},
                     config=self.config, best_epoch=int(self.best_epoch),
@@ -258,7 +300,7 @@ def _entry(path, name: str, build):
 
 def _scaler(entry: dict, n_features: int, n_tasks: int) -> Scaler:
     "The saved scaler, its vectors checked against the model's features and tasks."
-    sizes = dict(x_mean=n_features, x_std=n_features, y_mean=n_tasks, y_std=n_tasks)
+    sizes = dict(x_mean=n_features, x_std=n_features, y_mean=n_tasks, y_std=n_tasks, **({"family": n_tasks} if "family" in entry else {}))
     if set(entry) != set(sizes): raise ValueError(f"it holds {sorted(entry)}, not {sorted(sizes)}")
     for k, n in sizes.items():
         if tuple(entry[k].shape) != (n,): raise ValueError(f"{k} has shape {tuple(entry[k].shape)}, the model needs ({n},)")

@@ -18,7 +18,8 @@ from .methods import AHPS, ASPS, Method, StepInfo, get_method
 from .similarity import SIMILARITY_SOURCES
 from .soft import AdaptiveSoftPenalty, SignRule, _ClosedForm
 from .fitted import FitResult
-from .trainer import EarlyStopping, TrainingError, _checked, _keep_heap, loss_columns, task_losses, _random_slopes, _refit_random
+from .trainer import (EarlyStopping, TrainingError, _checked, _keep_heap, loss_columns, task_losses, _random_slopes, _refit_random,
+                                  _families, _start_at_intercept)
 from .mixed import RandomEffects
 
 # %% auto #0
@@ -29,10 +30,10 @@ REPLICABLE = ("STL", "HPS", "SPS", "AHPS", "ASPS")   # every method (AHPS and AS
 
 class _Objective(torch.nn.Module):
     "One replicate's task losses `[K]`, penalty (unless the method adds it outside) and predictions, as a module `functional_call` can run."
-    def __init__(self, model, method, with_penalty: bool = True):
-        super().__init__(); self.model, self.method, self.with_penalty = model, method, with_penalty
+    def __init__(self, model, method, with_penalty: bool = True, codes=None):
+        super().__init__(); self.model, self.method, self.with_penalty, self.codes = model, method, with_penalty, codes
     def forward(self, x, y, mask, step: int = 0):
-        pred = self.model(x); losses = task_losses(pred, y, mask)
+        pred = self.model(x); losses = task_losses(pred, y, mask, codes=self.codes)
         if not self.with_penalty: return losses, losses.new_zeros(()), pred
         return losses, self.method.penalty(self.model, StepInfo(step, x, y, mask, pred, losses)), pred
 
@@ -117,6 +118,8 @@ def fit_replicates(method,                # 'stl', 'hps', 'sps' or 'ahps' (or th
                    random_effects=None,           # groups layout: every replicate's random-effects part, as `fit` takes it
                    refit_random: bool = True,     # after training, re-fit it on training and validation rows (as `fit`)
                    random_head: bool = True,      # the head's per-task random deviations (as `fit`)
+                   family="gaussian",             # the tasks' families (as `fit`)
+                   fractional: bool = False,      # Poisson tasks: allow non-integer targets (as `fit`)
                   ) -> list:
     "Train one replicate per seed as one batched model; a `FitResult` per replicate, each what `fit` gives it alone."
     draws, seeds = _check_replicates(method, draws, list(seeds)), list(seeds)
@@ -125,7 +128,8 @@ def fit_replicates(method,                # 'stl', 'hps', 'sps' or 'ahps' (or th
     _checked(methods[0], draws[0][0], draws[0][1], epochs, batch_size, patience, min_epochs, lr, weight_decay, 0.0, "adam",
              target_prior_rows)
     slopes = _random_slopes(random_effects, draws[0][0])
-    scalers = [Scaler.fit(tr, prior_rows=target_prior_rows, pooled=slopes is not None) for tr, _ in draws]
+    codes = [_families(family, tr, va, fractional, slopes) for tr, va in draws][0]
+    scalers = [Scaler.fit(tr, prior_rows=target_prior_rows, pooled=slopes is not None, family=codes) for tr, _ in draws]
     train = [TaskTensors(tr, s, device=dev) for (tr, _), s in zip(draws, scalers)]
     val = None if draws[0][1] is None else [TaskTensors(DataSchema.of(tr).align(v), s, device=dev) for (tr, v), s in zip(draws, scalers)]
     sizes = sorted({t.n_rows for t in train})
@@ -137,10 +141,11 @@ def fit_replicates(method,                # 'stl', 'hps', 'sps' or 'ahps' (or th
         torch.manual_seed(seed)
         models.append(m.build(draws[0][0].n_features, draws[0][0].n_tasks, hidden, activation=activation, shared_head=slopes is not None).to(dev))
         if slopes is not None: torch.nn.init.zeros_(models[-1].head.weight); torch.nn.init.zeros_(models[-1].head.bias)   # as `fit`
+    for model, (tr, _) in zip(models, draws): _start_at_intercept(model, tr, codes)
     params, buffers = stack_module_state(models)
     stacked = copy.deepcopy(get_method(method))                    # the method state of all replicates, with a leading axis
     inside = type(stacked).penalty_replicates is Method.penalty_replicates     # else the method adds R penalties itself
-    objective = _Objective(copy.deepcopy(models[0]).to("meta"), stacked, with_penalty=inside)
+    objective = _Objective(copy.deepcopy(models[0]).to("meta"), stacked, with_penalty=inside, codes=None if codes is None else torch.as_tensor(codes, device=dev))
     named = lambda d: {f"model.{k}": v for k, v in d.items()}
     step_fn = vmap(lambda p, b, *batch: functional_call(objective, (named(p), named(b)), batch), in_dims=(0, 0, 0, 0, 0, None))
     opt = torch.optim.Adam(params.values(), lr=lr, weight_decay=weight_decay, foreach=True)
@@ -165,7 +170,8 @@ def fit_replicates(method,                # 'stl', 'hps', 'sps' or 'ahps' (or th
     return _results(methods, models, {**run["params"], **run["buffers"]}, run, state, history, scalers, draws, seeds,
                     dict(hidden=hidden, epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, patience=patience,
                          min_epochs=min_epochs, activation=activation, dropout=0.0, optimizer="adam", target_prior_rows=target_prior_rows,
-                         random_effects=random_effects, refit_random=refit_random, random_head=random_head))
+                         random_effects=random_effects, refit_random=refit_random, random_head=random_head,
+                         family=family, fractional=fractional))
 
 # %% ../nbs/08_replicates.ipynb #880a5d90
 def _epoch(run, step_fn, method, inside, full, batch_size, seeds, epoch, step) -> tuple:

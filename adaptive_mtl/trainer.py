@@ -12,6 +12,7 @@ import torch
 from tqdm.auto import tqdm
 from .checks import is_int, is_real, layer_widths, torch_device
 from .data import DataSchema, MultiTaskData, Scaler, TaskTensors
+from .families import check_targets, family_codes, start_offsets, task_deviance
 from .layers import MultiTaskMLP, SplittableLinear, TaskLinear
 from .methods import StepInfo, get_method
 from .mixed import RandomEffects, slope_features
@@ -21,12 +22,14 @@ from .fitted import FitResult, load, task_metrics
 __all__ = ['task_losses', 'EarlyStopping', 'TrainingError', 'loss_columns', 'fit']
 
 # %% ../nbs/07_trainer.ipynb #ebd67bed
-def task_losses(pred: torch.Tensor,  # predictions `[K,B]`
-                y: torch.Tensor,     # standardised targets `[K,B]`
+def task_losses(pred: torch.Tensor,  # predictions `[K,B]` (the linear predictor of Poisson and Bernoulli tasks)
+                y: torch.Tensor,     # targets `[K,B]`: standardised (Gaussian), counts or 0/1
                 mask: torch.Tensor,  # `[K,B]`, True where the target is observed (or already 0/1 weights)
                 counts: torch.Tensor | None = None,  # `[K]` the mask's row sums clamped at 1, when known (`TaskTensors.loss_weights`)
+                codes: torch.Tensor | None = None,   # `[K]` the tasks' family codes (`families`); None: every task Gaussian
                ) -> torch.Tensor:
-    "Masked mean squared error per task, `[K]`."
+    "Masked mean squared error per task, `[K]`; with family `codes`, each task's mean unit deviance."
+    if codes is not None: return task_deviance(pred, y, mask, codes)
     m = mask.to(pred.dtype)                                   # no copy when `mask` already is the weights
     return ((pred - y) ** 2 * m).sum(1) / (m.sum(1).clamp(min=1) if counts is None or counts.dtype != m.dtype else counts)
 
@@ -102,13 +105,13 @@ def _train_epoch(result: FitResult,     # the fit in progress: model, method, ta
                  epoch: int,            # this epoch's number (for the history and errors)
                 ) -> tuple:
     "Train on every batch once; `(history row, steps taken so far)`."
-    model, method, random = result.model, result.method, result.random
+    model, method, random, codes = result.model, result.method, result.random, _codes(result.scaler)
     loss_sums = torch.zeros(len(result.task_names), device=next(model.parameters()).device)
     penalty_sum, n_batches = torch.zeros((), device=loss_sums.device), 0
     for x, y, mask in batches:
         if random is not None: y = y - random.offset(x)             # the network fits what the mixed model leaves
         pred = model(x)
-        losses = task_losses(pred, y, *tensors.loss_weights(mask))
+        losses = task_losses(pred, y, *tensors.loss_weights(mask), codes=codes)
         info = StepInfo(step, x, y, mask, pred, losses)
         penalty = method.penalty(model, info)
         loss = losses.sum() + penalty
@@ -140,10 +143,10 @@ def _full_prediction(model: MultiTaskMLP, tensors: TaskTensors, toggle: bool = T
     return (pred if random is None else pred + random.offset(x)), y, mask
 
 @torch.no_grad()
-def _validation_row(model: MultiTaskMLP, tensors: TaskTensors, names: list, toggle: bool = True, random=None) -> dict:
-    "Mean and per-task loss on all validation rows (with the random-effects part's offset)."
+def _validation_row(model: MultiTaskMLP, tensors: TaskTensors, names: list, toggle: bool = True, random=None, codes=None) -> dict:
+    "Mean and per-task loss (deviance, with family `codes`) on all validation rows (with the random-effects part's offset)."
     pred, y, mask = _full_prediction(model, tensors, toggle, random)
-    return loss_columns("val", task_losses(pred, y, *tensors.loss_weights(mask)), names)
+    return loss_columns("val", task_losses(pred, y, *tensors.loss_weights(mask), codes=codes), names)
 
 @torch.no_grad()
 def _update_random(result: FitResult, tensors: TaskTensors, toggle: bool) -> dict:
@@ -191,6 +194,27 @@ def _checked(method, train, val, epochs, batch_size, patience, min_epochs, lr, w
         val = DataSchema.of(train).align(val)
     return method, val
 
+def _codes(scaler: Scaler) -> torch.Tensor | None:
+    "The tasks' family codes as a tensor, or None when every task is Gaussian (the squared-error path)."
+    return None if scaler.family is None else torch.as_tensor(scaler.family)
+
+def _families(family, train: MultiTaskData, val: MultiTaskData | None, fractional: bool, slopes) -> np.ndarray | None:
+    "Family codes `[K]` of `fit(family=...)` with every split's targets checked against them; None when every task is Gaussian."
+    codes = family_codes(family, train.task_names)
+    if not codes.any(): return None
+    if slopes is not None: raise ValueError("random effects need Gaussian tasks; Poisson and Bernoulli random effects are not available yet")
+    for d in (train, val) if val is not None else (train,):
+        check_targets(d.y, codes, d.task_names, d.task if d.layout == "groups" else None, fractional)
+    return codes
+
+@torch.no_grad()
+def _start_at_intercept(model: MultiTaskMLP, train: MultiTaskData, codes: np.ndarray | None):
+    "Add each Poisson or Bernoulli task's intercept-only linear predictor to its output bias: training starts from that model."
+    if codes is None: return
+    n = train.observed()
+    ybar = np.bincount(train.task, train.y, train.n_tasks) / np.maximum(n, 1) if train.layout == "groups" else np.nanmean(train.y, 0)
+    model.head.bias += torch.as_tensor(start_offsets(ybar, n, codes), dtype=model.head.bias.dtype, device=model.head.bias.device)[:, None]
+
 def _random_slopes(spec, train: MultiTaskData) -> list | None:
     "The random-slope features of `fit(random_effects=spec)` (None: no random effects), checked against the data."
     slopes = slope_features(spec, train.feature_names)
@@ -237,7 +261,7 @@ def _train(result: FitResult,               # the fit in progress: model, method
                 result.history, result.best_epoch = pd.DataFrame(history), stopper.restore(model, method, fallback=True, random=random)
                 method.finish(model); raise
             row.update(_update_random(result, tensors, toggle))
-            if val_tensors is not None: row.update(_validation_row(model, val_tensors, result.task_names, toggle, random))
+            if val_tensors is not None: row.update(_validation_row(model, val_tensors, result.task_names, toggle, random, _codes(result.scaler)))
             row.update(method.log()); row["seconds"] = time.perf_counter() - start
             history.append(row)
             if val_tensors is not None:
@@ -267,6 +291,8 @@ def fit(method="ahps",                     # a `Method` or its name: 'ahps' (the
         random_effects=None,               # groups layout: None, 'intercept', 'all', or feature names with a random slope (see below)
         random_head: bool = True,          # with random effects: the head's weights deviate per task by BLUPs (their variance estimated)
         refit_random: bool = True,         # after training, re-fit the random-effects part on training and validation rows
+        family="gaussian",                 # 'gaussian', 'poisson', 'bernoulli': one for all tasks, a list (one per task) or a dict task -> family
+        fractional: bool = False,          # Poisson tasks: allow non-integer targets (rates)
        ) -> FitResult:
     "Train `method` on `train`, early-stopping on `val`; returns a `FitResult`. A non-finite loss raises `TrainingError`, whose `.result` keeps the best weights seen."
     method, val = _checked(method, train, val, epochs, batch_size, patience, min_epochs, lr, weight_decay, dropout, optimizer,
@@ -275,14 +301,16 @@ def fit(method="ahps",                     # a `Method` or its name: 'ahps' (the
     config = dict(hidden=hidden, epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, patience=patience,
                   min_epochs=min_epochs, seed=seed, activation=activation, dropout=dropout, optimizer=optimizer,
                   target_prior_rows=target_prior_rows, random_effects=random_effects,
-                  refit_random=refit_random, random_head=random_head)
+                  refit_random=refit_random, random_head=random_head, family=family, fractional=fractional)
     slopes = _random_slopes(random_effects, train)
+    codes = _families(family, train, val, fractional, slopes)
     torch.manual_seed(seed); generator = torch.Generator().manual_seed(seed)
-    scaler = Scaler.fit(train, prior_rows=target_prior_rows, pooled=slopes is not None)
+    scaler = Scaler.fit(train, prior_rows=target_prior_rows, pooled=slopes is not None, family=codes)
     train_tensors = TaskTensors(train, scaler, device=dev)
     val_tensors = TaskTensors(val, scaler, device=dev) if val is not None else None
     _keep_heap(16 * train.n_tasks * min(batch_size, train_tensors.n_rows) * sum(hidden), dev)   # 4 float32 copies of a batch's activations
     model = method.build(train.n_features, train.n_tasks, hidden, activation=activation, dropout=dropout, shared_head=slopes is not None).to(dev)
+    _start_at_intercept(model, train, codes)
     opt = _OPTIMIZERS[optimizer](model.parameters(), lr=lr, weight_decay=weight_decay, foreach=True)  # one kernel per op, not per tensor
     method.attach(model, opt); method.prepare(*train_tensors.full())
     random = None if slopes is None else _start_random(model, slopes, train_tensors, random_head)

@@ -53,7 +53,7 @@ def _option_blocks(help_text):
 @pytest.mark.parametrize("command, expected", [
     ("fit", {"--epochs", "--lr", "--batch-size", "--patience", "--val", "--test", "--seed", "--device", "--method", "--hidden",
              "--out", "--csv", "--target", "--task", "--targets", "--features", "--dummies", "--drop", "--quiet",
-                 "--random-effects", "--members"}),
+                 "--random-effects", "--members", "--family"}),
     ("simulate", {"--preset", "--jobs", "--out", "--scheduler", "--reps", "--quiet"})])
 def test_every_option_has_help_and_default(command, expected):
     code, out, _ = run_cli(command, "--help")
@@ -257,3 +257,17 @@ def test_csv_positional_or_option(schools, tmp_path, capsys):
     assert main(["fit", "--target", "y"]) == 2 and "give the data file" in capsys.readouterr().err
     assert main(["fit", str(schools), "--csv", "other.csv", "--target", "y"]) == 2 and "two data files" in capsys.readouterr().err
     assert main(["fit", str(tmp_path / "missing.csv"), "--target", "y"]) == 2 and "no CSV file" in capsys.readouterr().err
+
+
+def test_family_counts_and_yes_no(tmp_path, capsys):
+    "--family poisson reports the mean Poisson deviance, --family bernoulli log loss, Brier and AUC; targets that do not fit are named."
+    rng = np.random.default_rng(1); x = rng.normal(size=240); g = np.repeat(["a", "b", "c"], 80)
+    path = tmp_path / "outcomes.csv"
+    pd.DataFrame({"g": g, "x": x, "visits": rng.poisson(np.exp(0.5 * x)), "used": rng.binomial(1, 1 / (1 + np.exp(-x)))}).to_csv(path, index=False)
+    code, out, _ = fit_cli(capsys, path, "--target", "visits", "--task", "g", "--drop", "used", "--family", "poisson", "--members", "1", out=tmp_path / "p")
+    assert code == 0 and np.isfinite(pd.read_csv(tmp_path / "p" / "metrics.csv", index_col=0).loc["overall", "deviance"])
+    code, out, _ = fit_cli(capsys, path, "--target", "used", "--task", "g", "--drop", "visits", "--family", "bernoulli", "--members", "1", out=tmp_path / "b")
+    m = pd.read_csv(tmp_path / "b" / "metrics.csv", index_col=0)
+    assert code == 0 and {"log_loss", "brier", "auc"} <= set(m.columns) and 0 < m.loc["overall", "log_loss"] < 1.5
+    code, _, err = fit_cli(capsys, path, "--target", "visits", "--task", "g", "--drop", "used", "--family", "bernoulli", out=tmp_path / "x")
+    assert code == 2 and "its targets must be 0 or 1" in err

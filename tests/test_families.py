@@ -1,0 +1,105 @@
+"""Poisson and Bernoulli tasks through the shared properties of every method: the batched deviance equals a per-task loop of
+PyTorch's losses, save/load is exact, a seed fixes the fit, a replicate in a batch equals its fit alone, bad targets are
+named, and predictions are means on the response scale."""
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+import torch.nn.functional as F
+from adaptive_mtl.data import MultiTaskData
+from adaptive_mtl.trainer import fit, load, task_losses
+from adaptive_mtl.replicates import fit_replicates
+
+torch.set_num_threads(1)
+FAST = dict(epochs=8, hidden=(8, 8), batch_size=8, patience=4, progress=False)
+METHODS = ["stl", "hps", "sps", "ahps", "asps"]
+K, N, P = 4, 60, 3
+
+def grouped(family: str, seed: int = 0) -> tuple:
+    "(train, val, test) of K tasks whose counts or 0/1 outcomes follow a GLM in 3 features, a different intercept per task."
+    r = np.random.default_rng(seed)
+    X = r.normal(size=(K * N, P)); task = np.repeat(np.arange(K), N)
+    eta = X @ r.normal(size=P) * 0.5 + np.linspace(-0.5, 0.5, K)[task]
+    y = r.poisson(np.exp(eta)) if family == "poisson" else r.binomial(1, 1 / (1 + np.exp(-eta)))
+    return MultiTaskData.from_groups(X, y.astype(float), task).split(0.2, 0.3, seed=seed)
+
+@pytest.fixture(scope="module")
+def data(): return {f: grouped(f) for f in ("poisson", "bernoulli")}
+
+@pytest.fixture(scope="module")
+def fits(data): return {(f, m): fit(m, d[0], d[1], family=f, seed=1, **FAST) for f, d in data.items() for m in METHODS}
+
+FAMILY_METHOD = pytest.mark.parametrize("family, name", [(f, m) for f in ("poisson", "bernoulli") for m in METHODS])
+
+def test_batched_deviance_equals_a_per_task_loop_of_torch_losses():
+    torch.manual_seed(0)
+    pred = torch.randn(4, 30, dtype=torch.float64)
+    y = torch.stack([torch.poisson(torch.exp(pred[0])), torch.poisson(torch.exp(pred[1])),
+                     torch.bernoulli(torch.sigmoid(pred[2])), torch.bernoulli(torch.sigmoid(pred[3]))])
+    mask = torch.rand(4, 30) > 0.3
+    codes = torch.tensor([1, 1, 2, 2])
+    loop = []
+    for k in range(4):
+        p, t = pred[k][mask[k]], y[k][mask[k]]
+        if codes[k] == 1: loop.append(2 * (F.poisson_nll_loss(p, t, log_input=True, full=False) + (torch.xlogy(t, t) - t).mean()))
+        else: loop.append(2 * F.binary_cross_entropy_with_logits(p, t))
+    torch.testing.assert_close(task_losses(pred, y, mask, codes=codes), torch.stack(loop), rtol=1e-10, atol=1e-12)
+
+@FAMILY_METHOD
+def test_predictions_are_means_and_the_history_is_the_deviance(fits, data, family, name):
+    r, (_, val, test) = fits[family, name], data[family]
+    p = r.predict(test)
+    assert np.isfinite(p).all() and (p > 0).all() and (family == "poisson" or (p < 1).all())
+    np.testing.assert_allclose(r.predict(test, standardized=True), p)                  # counts and 0/1 are not standardised
+    link = np.log(p) if family == "poisson" else np.log(p / (1 - p))
+    np.testing.assert_allclose(r.predict_linear(test), link, rtol=1e-6, atol=1e-6)
+    ev = r.evaluate(val)
+    metric = {"poisson": "deviance", "bernoulli": "log_loss"}[family]
+    factor = 1.0 if family == "poisson" else 2.0                                       # the loss is the unit deviance: 2 x log loss
+    row = r.history.iloc[r.best_epoch]
+    np.testing.assert_allclose([row[f"val_{t}"] for t in r.task_names], factor * ev.loc[[str(t) for t in r.task_names], metric], rtol=1e-4)
+    if family == "bernoulli": assert {"brier", "auc"} <= set(ev.columns) and 0 <= ev.loc["overall", "auc"] <= 1
+
+@FAMILY_METHOD
+def test_save_load_round_trip_and_seed(fits, data, family, name, tmp_path):
+    r, (train, val, test) = fits[family, name], data[family]
+    back = load(r.save(tmp_path / "m.pt"))
+    np.testing.assert_array_equal(back.predict(test), r.predict(test))
+    np.testing.assert_array_equal(back.scaler.family, r.scaler.family)
+    again = fit(name, train, val, family=family, seed=1, **FAST)
+    np.testing.assert_array_equal(again.predict(test), r.predict(test))
+
+@pytest.mark.parametrize("family", ["poisson", "bernoulli"])
+@pytest.mark.parametrize("name", ["hps", "ahps", "asps"])
+def test_a_replicate_equals_its_fit_alone(family, name):
+    draws = [grouped(family, s) for s in (3, 4)]
+    batched = fit_replicates(name, [(tr, va) for tr, va, _ in draws], [3, 4], family=family, **{k: v for k, v in FAST.items() if k != "progress"})
+    for b, (tr, va, te), s in zip(batched, draws, (3, 4)):
+        a = fit(name, tr, va, family=family, seed=s, **FAST)
+        assert b.best_epoch == a.best_epoch
+        assert abs(b.evaluate(te).loc["overall", "mse"] / a.evaluate(te).loc["overall", "mse"] - 1) < 1e-5
+
+def test_one_family_per_target_in_the_targets_layout():
+    r = np.random.default_rng(0); X = r.normal(size=(200, 3)); eta = X[:, 0] * 0.7
+    Y = pd.DataFrame({"income": X[:, 1] + r.normal(size=200), "visits": r.poisson(np.exp(eta)), "used": r.binomial(1, 1 / (1 + np.exp(-eta)))})
+    Y.loc[::9, "visits"] = np.nan                                                         # unobserved counts are masked, not errors
+    train, val, test = MultiTaskData.from_targets(X, Y.astype(float)).split(0.2, 0.2, seed=0)
+    res = fit("hps", train, val, family={"visits": "poisson", "used": "bernoulli"}, **FAST)
+    ev = res.evaluate(test)
+    assert np.isnan(ev.loc["income", "deviance"]) and np.isfinite(ev.loc["visits", "deviance"]) and np.isfinite(ev.loc["used", "log_loss"])
+    p = res.predict(test)
+    assert ((p[:, 2] > 0) & (p[:, 2] < 1)).all() and (p[:, 1] > 0).all()
+
+def test_bad_targets_are_named_and_nothing_is_dropped(data):
+    train, val, _ = data["poisson"]
+    y = train.y.copy(); y[5] = -1.0; y[7] = 2.5
+    bad = MultiTaskData.from_groups(train.X, y, np.asarray(train.task_names)[train.task])
+    with pytest.raises(ValueError, match=r"is poisson: its targets must be non-negative integers .* 2 are not: row 5 \(-1\), row 7 \(2.5\)"):
+        fit("hps", bad, family="poisson", **FAST)
+    frac = MultiTaskData.from_groups(train.X, np.abs(y), np.asarray(train.task_names)[train.task])
+    assert np.isfinite(fit("hps", frac, family="poisson", fractional=True, **FAST).predict(frac)).all()   # rates, on request
+    with pytest.raises(ValueError, match="is bernoulli: its targets must be 0 or 1"):
+        fit("hps", train, val, family="bernoulli", **FAST)                                   # counts are not 0/1
+    with pytest.raises(ValueError, match="unknown family"): fit("hps", train, family="binomial", **FAST)
+    with pytest.raises(ValueError, match="random effects need Gaussian tasks"):
+        fit("hps", train, val, family="poisson", random_effects="intercept", **FAST)
