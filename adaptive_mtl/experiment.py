@@ -14,6 +14,8 @@ import torch
 from scipy.stats import wilcoxon
 from .checks import preview
 from .data import MultiTaskData, Scaler
+from .families import family_codes
+from .fitted import _family_metrics
 from .datasets import Draw, RealData, Simulated, make_simulation, setting_table
 from .methods import Method, get_method
 from .trainer import fit
@@ -133,9 +135,9 @@ def run_unit(setting: str, spec, label: str, method, seed: int, fit_kwargs: dict
         t0 = time.perf_counter(); res, pred, chosen = _fit(method, draw, seed, fit_kwargs)
         secs = time.perf_counter() - t0
         more = extra(res, draw) if extra is not None else {}
-    return _rows(setting, label, seed, draw, res, pred, chosen, secs, more, method)
+    return _rows(setting, label, seed, draw, res, pred, chosen, secs, more, method, _family_of(method, fit_kwargs))
 
-def _rows(setting, label, seed, draw, res, pred, chosen, secs, more, method) -> list:
+def _rows(setting, label, seed, draw, res, pred, chosen, secs, more, method, family=None) -> list:
     "One row per test task of one fit (`res` None for a peer)."
     errors = _task_errors(draw, pred, Scaler.fit(draw.train))     # one scale per task for every method (random effects pool theirs)
     best = res.history.iloc[res.best_epoch] if res is not None and len(res.history) else pd.Series(dtype=float)
@@ -148,8 +150,29 @@ def _rows(setting, label, seed, draw, res, pred, chosen, secs, more, method) -> 
                   config=repr(res.method) if res is not None else repr(method), extra=json.dumps(more) if more else "")
     names = list(draw.train.task_names)
     related = (draw.truth.sum(1) > 1) if draw.truth is not None else None
-    return [dict(common, task=t, related=bool(related[names.index(t)]) if related is not None else np.nan,
-                 n_test=n, test_mse=mse, test_r2=r2) for t, n, mse, r2 in errors]
+    fam = _family_columns(draw, pred, family)
+    return [dict(common, task=t, related=bool(related[names.index(t)]) if related is not None else np.nan, n_test=n, test_mse=mse, test_r2=r2,
+                 **({"extra": json.dumps({**more, **fam[t]})} if fam.get(t) else {})) for t, n, mse, r2 in errors]
+
+def _family_of(method, fit_kwargs: dict):
+    "The `family` a unit is fitted with (the study's `fit_kwargs`, or a `Variant`'s own); None when not given."
+    return {**(fit_kwargs or {}), **getattr(method, "fit_kwargs", {})}.get("family")
+
+def _family_columns(draw: Draw, pred: np.ndarray, family) -> dict:
+    "Per test task of a Poisson or Bernoulli task: `test_deviance` (mean unit deviance; Bernoulli: also log loss, Brier, AUC), as extra columns."
+    if family is None: return {}
+    codes = family_codes(family, draw.train.task_names); known = {t: k for k, t in enumerate(draw.train.task_names)}
+    te, out = draw.test, {}
+    for k, t in enumerate(te.task_names):
+        c = codes[known[t]] if t in known else 0
+        if c == 0: continue
+        rows = te.task == k if te.layout == "groups" else ~np.isnan(te.y[:, k])
+        y, p = (te.y[rows], pred[rows]) if te.layout == "groups" else (te.y[rows, k], pred[rows, k])
+        if not len(y): continue
+        m = _family_metrics(y, p, c)
+        out[t] = ({"test_deviance": m["deviance"]} if c == 1 else
+                  {"test_deviance": 2 * m["log_loss"], "test_log_loss": m["log_loss"], "test_brier": m["brier"], "test_auc": m["auc"]})
+    return out
 
 def _batchable(method, fit_kwargs: dict) -> bool:
     "Whether seeds of `method` can train as one replicate-batched fit (`fit_replicates`) with these `fit` arguments."
@@ -168,7 +191,7 @@ def run_units(setting: str, spec, label: str, method, seeds: list, fit_kwargs: d
         secs = (time.perf_counter() - t0) / len(seeds)                     # the batch's time, shared by its seeds
         more = [extra(r, d) if extra is not None else {} for r, d in zip(results, draws)]
     return [row for seed, d, r, m in zip(seeds, draws, results, more)
-            for row in _rows(setting, label, seed, d, r, r.predict(d.test), "", secs, m, method)]
+            for row in _rows(setting, label, seed, d, r, r.predict(d.test), "", secs, m, method, _family_of(method, fit_kwargs))]
 
 # %% ../nbs/09_experiment.ipynb #e7b8ea35
 COLUMNS = ["setting", "method", "seed", "task", "related", "n_test", "test_mse", "test_r2", "val_loss", "fit_seconds", "epochs",

