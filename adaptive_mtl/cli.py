@@ -233,6 +233,8 @@ def _simulate_parser(sub):
     p.add_argument("--scheduler", metavar="ADDR",
                    help="address of a Dask scheduler to run the fits on; needs the 'cluster' extra (default: none, run here)")
     p.add_argument("--reps", type=positive_int, metavar="N", help="seeds per setting (default: the preset's, quick 3, paper 20)")
+    p.add_argument("--family", default="gaussian", choices=("gaussian", "poisson", "bernoulli"),
+                   help="simulate counts (poisson) or 0/1 outcomes (bernoulli) from the same teachers; compared by test deviance")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
 
 def _parser() -> argparse.ArgumentParser:
@@ -309,19 +311,25 @@ def cmd_simulate(args,  # the parsed arguments of `adaptive-mtl simulate`
         try: from distributed import Client
         except ImportError: raise ValueError("--scheduler needs dask.distributed: pip install 'adaptive_mtl[cluster]'") from None
         client = Client(args.scheduler)
-    methods = list(preset["methods"])
-    print(f"preset {args.preset!r}: {len(preset['settings'])} settings x {len(methods)} methods x {args.reps or preset['n_reps']} seeds -> {out}/")
-    res = run_study(methods, preset["settings"], n_reps=args.reps or preset["n_reps"], n_jobs=args.jobs, out=out / "results.csv",
-                    client=client, fit_kwargs=preset.get("fit_kwargs"), progress=not args.quiet)
-    summary = summarize(res); unrel = summarize(res, tasks="unrelated") if (~res.related).any() else None
-    md = [f"# Simulation study, preset `{args.preset}`\n", f"{len(res)} rows from {out / 'results.csv'}; test MSE on standardised "
-          "targets (noise floor ≈ 0.25), mean ± sd over seeds; Δ% vs STL; win rates and paired Wilcoxon p-values by seed.\n",
-          "## All tasks\n", to_markdown(summary), "", summary_notes(summary).rstrip()]
-    if unrel is not None: md += ["\n## Unrelated tasks only\n", to_markdown(unrel)]
+    methods, fam = list(preset["methods"]), args.family
+    settings = preset["settings"] if fam == "gaussian" else {f"{k}_{fam}": {**v, "family": fam} for k, v in preset["settings"].items()}
+    fit_kwargs = {**(preset.get("fit_kwargs") or {}), **({} if fam == "gaussian" else {"family": fam})} or None
+    metric = "test_mse" if fam == "gaussian" else "test_deviance"
+    print(f"preset {args.preset!r}{'' if fam == 'gaussian' else ', ' + fam}: {len(settings)} settings x {len(methods)} methods x {args.reps or preset['n_reps']} seeds -> {out}/")
+    res = run_study(methods, settings, n_reps=args.reps or preset["n_reps"], n_jobs=args.jobs, out=out / "results.csv",
+                    client=client, fit_kwargs=fit_kwargs, progress=not args.quiet)
+    short = metric.removeprefix("test_")
+    summary = summarize(res, metric=metric); unrel = summarize(res, tasks="unrelated", metric=metric) if (~res.related).any() else None
+    what = ("test MSE on standardised targets (noise floor ≈ 0.25)" if fam == "gaussian" else
+            f"mean test {'Poisson deviance' if fam == 'poisson' else 'deviance (2 x log loss)'} of the {fam} outcomes")
+    md = [f"# Simulation study, preset `{args.preset}`{'' if fam == 'gaussian' else ', ' + fam}\n", f"{len(res)} rows from results.csv; "
+          f"{what}, mean ± sd over seeds; Δ% vs STL; win rates and paired Wilcoxon p-values by seed.\n",
+          "## All tasks\n", to_markdown(summary, metric=short), "", summary_notes(summary, metric=short).rstrip()]
+    if unrel is not None: md += ["\n## Unrelated tasks only\n", to_markdown(unrel, metric=short)]
     (out / "summary.md").write_text("\n".join(md) + "\n")
-    plot_paired_differences(res).savefig(out / "paired_differences.png", dpi=110)
+    plot_paired_differences(res, metric=metric).savefig(out / "paired_differences.png", dpi=110)
     plot_delta_heatmap(summary).savefig(out / "delta_vs_stl.png", dpi=110)
-    print(to_markdown(summary))
+    print(to_markdown(summary, metric=short))
     print(f"wrote {out / 'results.csv'}, {out / 'summary.md'}, {out / 'paired_differences.png'}, {out / 'delta_vs_stl.png'}")
     return summary
 

@@ -49,9 +49,11 @@ def fit_default(method, # a `Method`
     "`(members, random effects used, {candidate: validation MSE})`; 'auto' fits `DEFAULT_RANDOM_EFFECTS` and none, drops the first only if clearly worse."
     cands = [random_effects]
     if random_effects == "auto":
-        grouped = train.layout == "groups" and train.n_tasks >= MIN_GROUPS and not family_codes(kw.get("family", "gaussian"), train.task_names).any()
+        grouped = train.layout == "groups" and train.n_tasks >= MIN_GROUPS
         cands = ([DEFAULT_RANDOM_EFFECTS, None] if val is not None else [DEFAULT_RANDOM_EFFECTS]) if grouped else [None]
-    fits = [[_fit(method, train, val, seed=seed, progress=progress, random_effects=re, **kw)] if members == 1 else
+    glmm = family_codes(kw.get("family", "gaussian"), train.task_names).any()    # Poisson/Bernoulli random effects: a member at a time
+    fits = [[_fit(method, train, val, seed=seed + i, progress=progress and i == 0, random_effects=re, **kw) for i in range(members)]
+            if members == 1 or (glmm and re is not None) else
             fit_replicates(method, (train, val), [seed + i for i in range(members)], random_effects=re, **kw) for re in cands]
     scores = {repr(re): float(np.mean([validation_mse(m, val) for m in ms])) if val is not None else np.nan for re, ms in zip(cands, fits)}
     if len(fits) == 1: return fits[0], cands[0], scores

@@ -176,7 +176,9 @@ def _family_columns(draw: Draw, pred: np.ndarray, family) -> dict:
 
 def _batchable(method, fit_kwargs: dict) -> bool:
     "Whether seeds of `method` can train as one replicate-batched fit (`fit_replicates`) with these `fit` arguments."
-    return (isinstance(method, Method) and method.name in REPLICABLE
+    fam = fit_kwargs.get("family", "gaussian"); fams = set(fam.values() if isinstance(fam, dict) else [fam] if isinstance(fam, str) else fam)
+    glmm = fit_kwargs.get("random_effects") is not None and fams != {"gaussian"}          # Poisson/Bernoulli random effects: one at a time
+    return (isinstance(method, Method) and method.name in REPLICABLE and not glmm
             and set(fit_kwargs) <= set(inspect.signature(fit_replicates).parameters) - {"method", "draws", "seeds"})
 
 def run_units(setting: str, spec, label: str, method, seeds: list, fit_kwargs: dict | None = None, extra=None) -> list:

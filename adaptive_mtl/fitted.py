@@ -15,6 +15,7 @@ from fastcore.basics import patch
 from .checks import plain, torch_device
 from .data import DataSchema, MultiTaskData, Scaler, TaskTensors
 from .families import inverse_link
+from .glmm import GLMMEffects
 from .layers import MultiTaskMLP
 from .methods import Method, METHODS
 from .mixed import LMMFit, RandomEffects, predict_lmm, variance_components
@@ -315,7 +316,7 @@ def _schema(d: dict, n_features: int, n_tasks: int) -> DataSchema:
 
 def _random(entry: dict, n_tasks: int) -> RandomEffects:
     "The saved random-effects part, its BLUPs checked against the model's tasks."
-    random = RandomEffects(**entry["config"]); random.load_state_dict(entry["state"])
+    random = (GLMMEffects if "family" in entry["config"] else RandomEffects)(**entry["config"]); random.load_state_dict(entry["state"])
     if random.b.shape != (n_tasks, random.n_design + random.head): raise ValueError(f"BLUPs of shape {tuple(random.b.shape)} for {n_tasks} tasks")
     return random
 

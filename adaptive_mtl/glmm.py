@@ -6,10 +6,10 @@
 from __future__ import annotations
 import torch
 import torch.nn.functional as F
-from .mixed import LMMFit
+from .mixed import LMMFit, RandomEffects
 
 # %% auto #0
-__all__ = ['glmm_newton', 'fit_glmm']
+__all__ = ['glmm_newton', 'fit_glmm', 'GLMMEffects']
 
 # %% ../nbs/06_glmm.ipynb #32602485
 def _loglik(eta, y, m, family: str) -> torch.Tensor:
@@ -38,7 +38,7 @@ def glmm_newton(y, X, Z, m, o, beta, b, Ginv, family: str) -> tuple:
         if _penalised(y, X, Z, m, o, beta + t * dx, b + t * db, Ginv, family) >= f0 - 1e-10: break
         t /= 2
     C = A + AHbx @ torch.linalg.solve(S, AHbx.mT) if X.shape[-1] else A
-    return beta + t * dx, b + t * db, C
+    return beta + t * dx, b + t * db, C, S, AHbx
 
 # %% ../nbs/06_glmm.ipynb #7c01ee20
 def fit_glmm(y: torch.Tensor,                  # `[K, n]` counts or 0/1 targets by task (`by_task`)
@@ -51,6 +51,7 @@ def fit_glmm(y: torch.Tensor,                  # `[K, n]` counts or 0/1 targets 
              max_iter: int = 500,              # most EM steps
              tol: float = 1e-7,                # stop when G changes by less than this (relative)
              newton_steps: int = 2,            # Newton steps per EM step
+             start: tuple | None = None,       # `(beta, b, G)` to start from (a warm start); None: 0, 0, I
             ) -> LMMFit:
     "A GLMM's random-effects part by Laplace-approximate EM, batched over tasks: modes (BLUPs) `b`, their covariances, `G` (and `beta` with `X`)."
     if family not in ("poisson", "bernoulli"): raise ValueError(f"family must be 'poisson' or 'bernoulli', got {family!r}")
@@ -58,13 +59,46 @@ def fit_glmm(y: torch.Tensor,                  # `[K, n]` counts or 0/1 targets 
     X = y.new_zeros(*y.shape, 0) if X is None else X.double() * m[..., None]
     o = y.new_zeros(y.shape) if offset is None else offset.double()
     q = Z.shape[-1]
-    beta, b, G, eye = y.new_zeros(X.shape[-1]), y.new_zeros(len(y), q), torch.eye(q, dtype=y.dtype), torch.eye(q, dtype=y.dtype)
+    eye = torch.eye(q, dtype=y.dtype)
+    beta, b, G = (y.new_zeros(X.shape[-1]), y.new_zeros(len(y), q), eye) if start is None else (t.double() for t in start)
+    change, it = float("inf"), 0
     for it in range(1, max_iter + 1):
         Ginv = torch.linalg.inv(G)
-        for _ in range(newton_steps): beta, b, C = glmm_newton(y, X, Z, m, o, beta, b, Ginv, family)
+        for _ in range(newton_steps): beta, b, C, *_ = glmm_newton(y, X, Z, m, o, beta, b, Ginv, family)
         new = (b[:, :, None] * b[:, None, :] + C).mean(0)
         new = (new * eye if diagonal else new) + 1e-10 * eye                 # a component at 0 stays invertible
         change, G = float((new - G).abs().max() / G.abs().max()), new
         if change < tol: break
-    for _ in range(newton_steps): beta, b, C = glmm_newton(y, X, Z, m, o, beta, b, torch.linalg.inv(G), family)
-    return LMMFit(beta, G, torch.tensor(1.0, dtype=y.dtype), b, C, it, change < tol)
+    for _ in range(newton_steps): beta, b, C, S, AHbx = glmm_newton(y, X, Z, m, o, beta, b, torch.linalg.inv(G), family)
+    beta_cov = torch.linalg.inv(S) if X.shape[-1] else S
+    return LMMFit(beta, G, torch.tensor(1.0, dtype=y.dtype), b, C, it, change < tol, beta_cov, -(beta_cov @ AHbx.mT) if X.shape[-1] else None)
+
+# %% ../nbs/06_glmm.ipynb #c04373dc
+class GLMMEffects(RandomEffects):
+    "The random-effects part of a Poisson or Bernoulli network: `x'beta + z'b_k` added to its linear predictor, re-solved given its output."
+    def __init__(self,
+                 slopes=(),                # indices of the features with a random slope (besides the intercept)
+                 family: str = "bernoulli",  # 'poisson' or 'bernoulli'
+                 diagonal=None,            # keep G diagonal (None: when there are more than 3 random effects)
+                 em_steps: int = 10,       # EM steps of G per `update`
+                 reml: bool = True, head: int = 0):   # accepted for `RandomEffects`' interface: no head deviations here
+        if head: raise ValueError("Poisson and Bernoulli random effects have no random head deviations (random_head=False)")
+        if family not in ("poisson", "bernoulli"): raise ValueError(f"family must be 'poisson' or 'bernoulli', got {family!r}")
+        super().__init__(slopes, diagonal, True, em_steps, 0); self.family = family
+    def config(self) -> dict: return {**super().config(), "family": self.family}
+
+    def attach(self, x, y, mask, pred=None, h=None, max_iter: int = 500, tol: float = 1e-7, warm: bool = False):
+        "Bind to standardised `x [K,n,p]`, targets `y [K,n]`, `mask`; fit given the network's linear predictor `pred` (None: 0)."
+        self._m, self._y = mask, y.double()
+        self._X, self._Z0 = self.design(x)
+        return self._solve(pred, max_iter, tol, warm)
+
+    def update(self, pred=None, h=None, steps: int | None = None, tol: float = 0.0):
+        "Re-solve the modes and G given the network's linear predictor `pred [K,n]` on the training rows, from where they were."
+        return self._solve(pred, self.em_steps if steps is None else steps, tol, warm=True)
+
+    def _solve(self, pred, steps, tol, warm):
+        f = fit_glmm(self._y, self._Z0, self._m, self.family, X=self._X, offset=pred, diagonal=self.diagonal, max_iter=max(int(steps), 1),
+                     tol=tol, start=(self.beta, self.b, self.G) if warm else None)
+        self.beta, self.G, self.sigma2, self.b, self.b_cov, self.beta_cov, self.cross_cov = f.beta, f.G, f.sigma2, f.b, f.b_cov, f.beta_cov, f.cross_cov
+        return self

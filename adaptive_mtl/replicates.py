@@ -129,6 +129,8 @@ def fit_replicates(method,                # 'stl', 'hps', 'sps' or 'ahps' (or th
              target_prior_rows)
     slopes = _random_slopes(random_effects, draws[0][0])
     codes = [_families(family, tr, va, fractional, slopes) for tr, va in draws][0]
+    if codes is not None and slopes is not None:
+        raise ValueError("random effects for Poisson and Bernoulli tasks train one network at a time: use fit (fit_default fits members in turn)")
     scalers = [Scaler.fit(tr, prior_rows=target_prior_rows, pooled=slopes is not None, family=codes) for tr, _ in draws]
     train = [TaskTensors(tr, s, device=dev) for (tr, _), s in zip(draws, scalers)]
     val = None if draws[0][1] is None else [TaskTensors(DataSchema.of(tr).align(v), s, device=dev) for (tr, v), s in zip(draws, scalers)]

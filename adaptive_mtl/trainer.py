@@ -12,7 +12,8 @@ import torch
 from tqdm.auto import tqdm
 from .checks import is_int, is_real, layer_widths, torch_device
 from .data import DataSchema, MultiTaskData, Scaler, TaskTensors
-from .families import check_targets, family_codes, start_offsets, task_deviance
+from .families import FAMILIES, check_targets, family_codes, start_offsets, task_deviance
+from .glmm import GLMMEffects
 from .layers import MultiTaskMLP, SplittableLinear, TaskLinear
 from .methods import StepInfo, get_method
 from .mixed import RandomEffects, slope_features
@@ -109,8 +110,9 @@ def _train_epoch(result: FitResult,     # the fit in progress: model, method, ta
     loss_sums = torch.zeros(len(result.task_names), device=next(model.parameters()).device)
     penalty_sum, n_batches = torch.zeros((), device=loss_sums.device), 0
     for x, y, mask in batches:
-        if random is not None: y = y - random.offset(x)             # the network fits what the mixed model leaves
+        if random is not None and codes is None: y = y - random.offset(x)   # the network fits what the mixed model leaves
         pred = model(x)
+        if random is not None and codes is not None: pred = pred + random.offset(x)   # a GLMM's part of the linear predictor
         losses = task_losses(pred, y, *tensors.loss_weights(mask), codes=codes)
         info = StepInfo(step, x, y, mask, pred, losses)
         penalty = method.penalty(model, info)
@@ -202,7 +204,8 @@ def _families(family, train: MultiTaskData, val: MultiTaskData | None, fractiona
     "Family codes `[K]` of `fit(family=...)` with every split's targets checked against them; None when every task is Gaussian."
     codes = family_codes(family, train.task_names)
     if not codes.any(): return None
-    if slopes is not None: raise ValueError("random effects need Gaussian tasks; Poisson and Bernoulli random effects are not available yet")
+    if slopes is not None and len(set(codes.tolist())) > 1:
+        raise ValueError("random effects need one family for every task; got " + ", ".join(sorted({FAMILIES[c] for c in codes})))
     for d in (train, val) if val is not None else (train,):
         check_targets(d.y, codes, d.task_names, d.task if d.layout == "groups" else None, fractional)
     return codes
@@ -223,9 +226,10 @@ def _random_slopes(spec, train: MultiTaskData) -> list | None:
     return slopes
 
 @torch.no_grad()
-def _start_random(model: MultiTaskMLP, slopes: list, tensors: TaskTensors, head: bool = True) -> RandomEffects:
-    "Fit the mixed model under the network's shared output layer (zero at the start): training starts from the linear mixed model."
+def _start_random(model: MultiTaskMLP, slopes: list, tensors: TaskTensors, head: bool = True, codes=None) -> RandomEffects:
+    "Fit the mixed model under the network's shared output layer (zero at the start): training starts from the linear mixed model (or the GLMM)."
     pop, h = _population(model, tensors.full()[0], not _mode_free(model))
+    if codes is not None: return GLMMEffects(slopes, family=FAMILIES[int(codes[0])]).attach(*tensors.full(), pop)
     random = RandomEffects(slopes, head=model.head.in_features if head else 0)
     random.attach(*tensors.full(), pop, h, max_iter=300 if head else 5000)    # EM creeps where the head's variances are small
     _set_head(model, random)
@@ -289,7 +293,7 @@ def fit(method="ahps",                     # a `Method` or its name: 'ahps' (the
         optimizer: str = "adam",           # 'adam', 'adamw' or 'sgd'
         target_prior_rows: float = 10,     # groups layout: pulls each task's target scale towards the pooled one (`Scaler.fit`)
         random_effects=None,               # groups layout: None, 'intercept', 'all', or feature names with a random slope (see below)
-        random_head: bool = True,          # with random effects: the head's weights deviate per task by BLUPs (their variance estimated)
+        random_head: bool = True,          # with random effects on Gaussian tasks: the head's weights deviate per task by BLUPs (their variance estimated)
         refit_random: bool = True,         # after training, re-fit the random-effects part on training and validation rows
         family="gaussian",                 # 'gaussian', 'poisson', 'bernoulli': one for all tasks, a list (one per task) or a dict task -> family
         fractional: bool = False,          # Poisson tasks: allow non-integer targets (rates)
@@ -310,10 +314,10 @@ def fit(method="ahps",                     # a `Method` or its name: 'ahps' (the
     val_tensors = TaskTensors(val, scaler, device=dev) if val is not None else None
     _keep_heap(16 * train.n_tasks * min(batch_size, train_tensors.n_rows) * sum(hidden), dev)   # 4 float32 copies of a batch's activations
     model = method.build(train.n_features, train.n_tasks, hidden, activation=activation, dropout=dropout, shared_head=slopes is not None).to(dev)
-    _start_at_intercept(model, train, codes)
+    if slopes is None: _start_at_intercept(model, train, codes)       # with random effects the GLMM's intercept starts it
     opt = _OPTIMIZERS[optimizer](model.parameters(), lr=lr, weight_decay=weight_decay, foreach=True)  # one kernel per op, not per tensor
     method.attach(model, opt); method.prepare(*train_tensors.full())
-    random = None if slopes is None else _start_random(model, slopes, train_tensors, random_head)
+    random = None if slopes is None else _start_random(model, slopes, train_tensors, random_head, codes)
     steps_per_epoch = math.ceil(train_tensors.n_rows / batch_size)
     stopper = EarlyStopping(patience, max(min_epochs, math.ceil(method.min_steps() / steps_per_epoch)))
     result = FitResult(model, method, scaler, DataSchema.of(train), pd.DataFrame(), config, random=random)

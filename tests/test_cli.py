@@ -54,7 +54,7 @@ def _option_blocks(help_text):
     ("fit", {"--epochs", "--lr", "--batch-size", "--patience", "--val", "--test", "--seed", "--device", "--method", "--hidden",
              "--out", "--csv", "--target", "--task", "--targets", "--features", "--dummies", "--drop", "--quiet",
                  "--random-effects", "--members", "--family"}),
-    ("simulate", {"--preset", "--jobs", "--out", "--scheduler", "--reps", "--quiet"})])
+    ("simulate", {"--preset", "--jobs", "--out", "--scheduler", "--reps", "--quiet", "--family"})])
 def test_every_option_has_help_and_default(command, expected):
     code, out, _ = run_cli(command, "--help")
     assert code == 0
@@ -271,3 +271,13 @@ def test_family_counts_and_yes_no(tmp_path, capsys):
     assert code == 0 and {"log_loss", "brier", "auc"} <= set(m.columns) and 0 < m.loc["overall", "log_loss"] < 1.5
     code, _, err = fit_cli(capsys, path, "--target", "visits", "--task", "g", "--drop", "used", "--family", "bernoulli", out=tmp_path / "x")
     assert code == 2 and "its targets must be 0 or 1" in err
+
+
+def test_simulate_counts_and_yes_no(tmp_path, capsys):
+    "simulate --family bernoulli: the quick preset on 0/1 outcomes, summarised by test deviance, resumable like the Gaussian study."
+    code = main(["simulate", "--family", "bernoulli", "--reps", "1", "--quiet", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 0 and "test deviance" in out and "_bernoulli" in out
+    res = pd.read_csv(tmp_path / "results.csv")
+    assert set(res.setting) == {"related_n100_bernoulli", "mixed_n100_bernoulli"} and len(res) == 5 * (4 + 6)
+    assert "deviance (2 x log loss)" in (tmp_path / "summary.md").read_text()
