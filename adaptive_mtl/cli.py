@@ -9,8 +9,8 @@ from pathlib import Path
 
 # %% auto #0
 __all__ = ['positive_int', 'seed_int', 'fraction', 'positive_real', 'RESULT_FILES', 'FIVE', 'PRESETS', 'FIT_EPILOG', 'COMMANDS',
-           'read_csv_data', 'widths', 'check_out', 'random_effects_spec', 'evaluation_split', 'cmd_fit', 'cmd_simulate',
-           'main']
+           'read_csv_data', 'widths', 'check_out', 'random_effects_spec', 'family_spec', 'evaluation_split', 'cmd_fit',
+           'cmd_simulate', 'main']
 
 # %% ../nbs/12_cli.ipynb #1cf05e41
 def _cols(text): return [c.strip() for c in text.split(",") if c.strip()] if text else []
@@ -124,6 +124,16 @@ def random_effects_spec(text, # 'auto', 'none', 'intercept', 'all' or comma-sepa
     if not cols: raise argparse.ArgumentTypeError(f"must be auto, none, intercept, all or feature columns C1,C2, got {text!r}")
     return cols
 
+def family_spec(text, # 'gaussian', 'poisson', 'bernoulli', or C1=family,C2=family for some --targets columns (the others gaussian)
+               ):
+    "An argparse type: the `family` of `fit`, one name or a dict target column -> family."
+    names = ("gaussian", "poisson", "bernoulli")
+    if text in names: return text
+    pairs = [p.split("=", 1) for p in _cols(text) or []]
+    if not pairs or any(len(p) != 2 or not p[0].strip() or p[1].strip() not in names for p in pairs):
+        raise argparse.ArgumentTypeError(f"must be gaussian, poisson, bernoulli or COL=family pairs (C1=poisson,C2=bernoulli), got {text!r}")
+    return {c.strip(): f.strip() for c, f in pairs}
+
 # %% ../nbs/12_cli.ipynb #f1a3dfc0
 def evaluation_split(train, # the training split
                      val,   # the validation split, or None
@@ -210,9 +220,9 @@ def _fit_parser(sub):
                    help="with --task: a random intercept per task ('intercept'), random slopes on feature columns too (C1,C2, or 'all'), "
                    "'none', or 'auto': a random intercept unless it is clearly worse on the validation split (needs 5 tasks)")
     p.add_argument("--members", default=3, type=positive_int, metavar="N", help="networks trained together and averaged (an ensemble)")
-    p.add_argument("--family", default="gaussian", choices=("gaussian", "poisson", "bernoulli"),
-                   help="the outcome's distribution: poisson for counts (log link), bernoulli for 0/1 outcomes (logit link); "
-                   "every task the same (with --random-effects auto: none for poisson and bernoulli)")
+    p.add_argument("--family", default="gaussian", type=family_spec, metavar="FAMILY",
+                   help="the outcome's distribution: gaussian, poisson (counts, log link) or bernoulli (0/1, logit link) for every task, "
+                   "or per --targets column: C1=poisson,C2=bernoulli (the others gaussian)")
     p.add_argument("--val", default=0.2, type=fraction, metavar="FRAC",
                    help="share of each task's rows for validation (early stopping); 0: train all --epochs")
     p.add_argument("--test", default=0.2, type=fraction, metavar="FRAC", help="share of each task's rows held out for the metrics; "

@@ -25,6 +25,16 @@ from .replicates import ensemble_predict, fit_replicates
 __all__ = ['WHICH_METHOD', 'MTLRegressor', 'MTLClassifier', 'task_folds', 'UnseenTaskError']
 
 # %% ../nbs/10_estimator.ipynb #57b3a765
+def _d2(y, pred, w, family: int) -> float:
+    "R² (Gaussian), or D² = 1 - deviance / the intercept-only model's deviance (Poisson, Bernoulli), with row weights `w`."
+    if family == 0: return float(r2_score(y, pred, sample_weight=w))
+    def dev(p):
+        if family == 1:
+            with np.errstate(divide="ignore", invalid="ignore"): return 2 * (np.where(y > 0, y * np.log(y / p), 0.0) - (y - p))
+        q = np.clip(p, 1e-15, 1 - 1e-15); return -2 * (y * np.log(q) + (1 - y) * np.log(1 - q))
+    null = np.full(len(y), np.average(y, weights=w))
+    return float(1 - np.average(dev(pred), weights=w) / np.average(dev(null), weights=w))
+
 class MTLRegressor(RegressorMixin, BaseEstimator):
     "A multi-task network (any `adaptive_mtl` method) as a scikit-learn regressor; task labels via `tasks=` or `task_col`."
     __metadata_request__fit = {"tasks": True}            # routed by default once metadata routing is enabled
@@ -169,12 +179,13 @@ class MTLRegressor(RegressorMixin, BaseEstimator):
               tasks=None,          # the task label of each row, as in `fit`
               sample_weight=None,  # weight per row
              ):
-        "$R^2$ of the predictions: pooled over rows (groups layout), the mean over tasks of observed rows (targets layout)."
+        "$R^2$ of the predictions (for Poisson and Bernoulli tasks $D^2$, the share of the intercept-only deviance explained, as scikit-learn's GLMs): pooled over rows (groups layout), the mean over tasks of observed rows (targets layout)."
         pred, y = self.predict(X, tasks), np.asarray(y, dtype=np.float64)
-        if y.ndim == 1: return float(r2_score(y, pred, sample_weight=sample_weight))
+        fam = self.result_.scaler.family
+        if y.ndim == 1: return _d2(y, pred, sample_weight, 0 if fam is None else int(fam.max()))
         w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
         obs = ~np.isnan(y)
-        return float(np.mean([r2_score(y[obs[:, k], k], pred[obs[:, k], k], sample_weight=w[obs[:, k]]) for k in range(y.shape[1])]))
+        return float(np.mean([_d2(y[obs[:, k], k], pred[obs[:, k], k], w[obs[:, k]], 0 if fam is None else int(fam[k])) for k in range(y.shape[1])]))
 
 # %% ../nbs/10_estimator.ipynb #b4d773e8
 class MTLClassifier(ClassifierMixin, MTLRegressor):

@@ -124,3 +124,12 @@ def test_run_study_reports_the_family_deviance(tmp_path):
     assert res.test_deviance.notna().all() and len(res) == 2 * 2 * 6
     s = summarize(res, metric="test_deviance").set_index("method")
     assert s.loc["hps", "deviance_mean"] < s.loc["mean", "deviance_mean"]              # the network beats the constant
+
+def test_estimator_scores_counts_by_d2():
+    "MTLRegressor(family='poisson').score is D², the share of the intercept-only deviance explained (scikit-learn's GLM score)."
+    from sklearn.metrics import d2_log_loss_score, d2_tweedie_score
+    from adaptive_mtl.estimator import _d2
+    r = np.random.default_rng(0); y = r.poisson(2.0, 200).astype(float); mu = np.clip(y + r.normal(0, 1, 200), 0.1, None)
+    np.testing.assert_allclose(_d2(y, mu, None, 1), d2_tweedie_score(y, mu, power=1), rtol=1e-9)
+    yb = r.integers(0, 2, 200).astype(float); p = np.clip(0.5 + 0.3 * (yb - 0.5) + r.normal(0, 0.1, 200), 0.01, 0.99)
+    np.testing.assert_allclose(_d2(yb, p, None, 2), d2_log_loss_score(yb, np.c_[1 - p, p]), rtol=1e-9)
