@@ -226,10 +226,15 @@ def _effect_names(self: FitResult) -> list: return ["intercept"] + [str(self.fea
 
 @patch
 def variance_components(self: FitResult) -> pd.DataFrame:
-    "Variances, SDs and correlations of the random effects and the residual variance in original units (`.attrs['icc']`: the intra-class correlation)."
+    "Variances, SDs and correlations of the random effects and the residual variance in original units (`.attrs['icc']`: the intra-class correlation; Bernoulli tasks: on the latent logistic scale, residual variance π²/3; Poisson tasks: no residual row, ICC NaN)."
     T, sy = _units(self); re, q = self.random, self.random.n_design
     lmm = LMMFit(re.beta, T @ re.G[:q, :q] @ T.T, re.sigma2 * sy ** 2, re.b[:, :q] @ T.T, T @ re.b_cov[:, :q, :q] @ T.T, 0, True)
     out = variance_components(lmm, _effect_names(self))
+    if getattr(re, "family", None) == "bernoulli":      # latent logistic scale: the residual variance is pi^2/3
+        out.loc["residual", ["variance", "sd"]] = [math.pi ** 2 / 3, math.pi / math.sqrt(3)]
+        out.attrs["icc"] = float(lmm.G[0, 0]) / (float(lmm.G[0, 0]) + math.pi ** 2 / 3)
+    elif getattr(re, "family", None) == "poisson":      # no single residual variance on the log scale
+        out = out.drop(index="residual"); out.attrs["icc"] = float("nan")
     if re.head:       # per-task deviations of the head's weights: their variance per hidden feature (standardised target units)
         v = torch.diagonal(re.G)[q:]
         out.loc[f"head weights (mean of {re.head})"] = dict(variance=float(v.mean()), sd=float(v.sqrt().mean()))

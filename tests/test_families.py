@@ -133,3 +133,12 @@ def test_estimator_scores_counts_by_d2():
     np.testing.assert_allclose(_d2(y, mu, None, 1), d2_tweedie_score(y, mu, power=1), rtol=1e-9)
     yb = r.integers(0, 2, 200).astype(float); p = np.clip(0.5 + 0.3 * (yb - 0.5) + r.normal(0, 0.1, 200), 0.01, 0.99)
     np.testing.assert_allclose(_d2(yb, p, None, 2), d2_log_loss_score(yb, np.c_[1 - p, p]), rtol=1e-9)
+
+def test_variance_components_of_a_logistic_network(data):
+    "A Bernoulli network's random intercept is reported on the latent logistic scale: residual variance pi^2/3, ICC = G / (G + pi^2/3)."
+    train, val, _ = data["bernoulli"]
+    vc = fit("hps", train, val, family="bernoulli", random_effects="intercept", seed=0, **FAST).variance_components()
+    g = vc.iloc[0]["variance"]
+    np.testing.assert_allclose(vc.loc["residual", "variance"], np.pi ** 2 / 3); np.testing.assert_allclose(vc.attrs["icc"], g / (g + np.pi ** 2 / 3))
+    counts = fit("hps", *data["poisson"][:2], family="poisson", random_effects="intercept", seed=0, **FAST).variance_components()
+    assert "residual" not in counts.index and np.isnan(counts.attrs["icc"])
