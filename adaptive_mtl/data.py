@@ -250,10 +250,11 @@ class Scaler:
     def inverse_y(self,
                   z,          # standardised values, `[n]` (with `task`) or `[n,K]`
                   task=None,  # task code per row (groups layout)
+                  link=True,  # Poisson and Bernoulli tasks: the mean on the response scale (False: the linear predictor)
                  ):
         "Back to original units: the mean on the response scale (the inverse link of a Poisson or Bernoulli task's output)."
         out = z * self.y_std[task] + self.y_mean[task] if task is not None else z * self.y_std + self.y_mean
-        return out if self.family is None or not self.family.any() else inverse_link(out, self.family, task)
+        return out if not link or self.family is None or not self.family.any() else inverse_link(out, self.family, task)
 
 # %% ../nbs/00_data.ipynb #d36eab7f
 class TaskTensors:

@@ -16,6 +16,7 @@ except ImportError:
     raise ImportError("adaptive_mtl.estimator needs scikit-learn >= 1.6: pip install 'adaptive_mtl[data]'") from None
 from .checks import plain, preview
 from .data import MultiTaskData
+from .families import response_deviance
 from .methods import get_method
 from .trainer import fit as _fit
 from .defaults import DEFAULT_MEMBERS, DEFAULT_RANDOM_EFFECTS, fit_default
@@ -28,12 +29,8 @@ __all__ = ['WHICH_METHOD', 'MTLRegressor', 'MTLClassifier', 'task_folds', 'Unsee
 def _d2(y, pred, w, family: int) -> float:
     "R² (Gaussian), or D² = 1 - deviance / the intercept-only model's deviance (Poisson, Bernoulli), with row weights `w`."
     if family == 0: return float(r2_score(y, pred, sample_weight=w))
-    def dev(p):
-        if family == 1:
-            with np.errstate(divide="ignore", invalid="ignore"): return 2 * (np.where(y > 0, y * np.log(y / p), 0.0) - (y - p))
-        q = np.clip(p, 1e-15, 1 - 1e-15); return -2 * (y * np.log(q) + (1 - y) * np.log(1 - q))
     null = np.full(len(y), np.average(y, weights=w))
-    return float(1 - np.average(dev(pred), weights=w) / np.average(dev(null), weights=w))
+    return float(1 - np.average(response_deviance(y, pred, family), weights=w) / np.average(response_deviance(y, null, family), weights=w))
 
 class MTLRegressor(RegressorMixin, BaseEstimator):
     "A multi-task network (any `adaptive_mtl` method) as a scikit-learn regressor; task labels via `tasks=` or `task_col`."

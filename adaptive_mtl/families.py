@@ -9,7 +9,8 @@ import torch
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['FAMILIES', 'family_codes', 'unit_deviance', 'task_deviance', 'start_offsets', 'inverse_link', 'check_targets']
+__all__ = ['FAMILIES', 'family_codes', 'unit_deviance', 'task_deviance', 'start_offsets', 'inverse_link', 'response_deviance',
+           'check_targets']
 
 # %% ../nbs/00_families.ipynb #881c40d3
 FAMILIES = ("gaussian", "poisson", "bernoulli")      # code 0, 1, 2
@@ -78,6 +79,16 @@ def inverse_link(eta: np.ndarray,    # linear predictors, the task axis last (`[
     eta = np.asarray(eta, float)
     with np.errstate(over="ignore"):
         return np.where(c == 1, np.exp(np.where(c == 1, eta, 0.0)), np.where(c == 2, 1 / (1 + np.exp(-np.where(c == 2, eta, 0.0))), eta))
+
+def response_deviance(y: np.ndarray,    # targets: counts or 0/1
+                      mu: np.ndarray,   # predicted means on the response scale
+                      code: int,        # the family code (1 poisson, 2 bernoulli)
+                     ) -> np.ndarray:
+    "Each row's unit deviance from means on the response scale (numpy): what metrics and scores average."
+    y, mu = np.asarray(y, float), np.asarray(mu, float)
+    if code == 1:
+        with np.errstate(divide="ignore", invalid="ignore"): return 2 * (np.where(y > 0, y * np.log(y / mu), 0.0) - (y - mu))
+    q = np.clip(mu, 1e-15, 1 - 1e-15); return -2 * (y * np.log(q) + (1 - y) * np.log(1 - q))
 
 # %% ../nbs/00_families.ipynb #ea28bf07
 def check_targets(y: np.ndarray,                 # targets: `[n]` with `task` (groups layout) or `[n,K]` (NaN = unobserved)

@@ -14,7 +14,7 @@ from scipy.stats import rankdata
 from fastcore.basics import patch
 from .checks import plain, torch_device
 from .data import DataSchema, MultiTaskData, Scaler, TaskTensors
-from .families import inverse_link
+from .families import inverse_link, response_deviance
 from .glmm import GLMMEffects
 from .layers import MultiTaskMLP
 from .methods import Method, METHODS
@@ -33,13 +33,8 @@ def _metrics(y: np.ndarray, p: np.ndarray, family: int = 0) -> dict:
 
 def _family_metrics(y: np.ndarray, p: np.ndarray, family: int) -> dict:
     "Poisson: the mean Poisson deviance; Bernoulli: log loss, Brier score and AUC (NaN with one class); Gaussian: none."
-    if family == 1:
-        with np.errstate(divide="ignore", invalid="ignore"): d = 2 * (np.where(y > 0, y * np.log(y / p), 0.0) - (y - p))
-        return dict(deviance=float(d.mean()))
-    if family == 2:
-        q = np.clip(p, 1e-15, 1 - 1e-15)
-        return dict(log_loss=float(-np.mean(y * np.log(q) + (1 - y) * np.log(1 - q))), brier=float(np.mean((p - y) ** 2)),
-                    auc=_auc(y, p))
+    if family == 1: return dict(deviance=float(response_deviance(y, p, 1).mean()))
+    if family == 2: return dict(log_loss=float(response_deviance(y, p, 2).mean() / 2), brier=float(np.mean((p - y) ** 2)), auc=_auc(y, p))
     return {}
 
 def _auc(y: np.ndarray, p: np.ndarray) -> float:
@@ -153,27 +148,23 @@ class FitResult:
             if len(seen): out[seen] = self._predict_known(data.subset(seen), standardized)
         return (out, self._predictive_sd(data)) if return_std else out
 
-    def _predict_known(self, data: MultiTaskData, standardized: bool) -> np.ndarray:
-        "Predictions for rows of known tasks."
+    def _predict_known(self, data: MultiTaskData, standardized: bool, link: bool = True) -> np.ndarray:
+        "Predictions for rows of known tasks (`link=False`: the linear predictor in original units)."
         data = self.schema.align(data)
         tt, z, mask = self._predict_std(data)
         if data.layout == "groups":
             out = np.empty(len(data)); out[tt.rows[mask].numpy()] = z[mask].double().numpy()
-            return self._unscaled(out, standardized, data.task)
-        return self._unscaled(z.T.double().numpy(), standardized)
+            return self._unscaled(out, standardized, link, data.task)
+        return self._unscaled(z.T.double().numpy(), standardized, link)
 
-    def _unscaled(self, z: np.ndarray, standardized: bool, task=None) -> np.ndarray:
+    def _unscaled(self, z: np.ndarray, standardized: bool, link: bool, task=None) -> np.ndarray:
         "Network outputs to predictions: original units (`inverse_y`), or with `standardized` Gaussian tasks left standardised (counts and 0/1 still means)."
-        if not standardized: return self.scaler.inverse_y(z, task)
-        return z if self.scaler.family is None else inverse_link(z, self.scaler.family, task)
+        if not standardized: return self.scaler.inverse_y(z, task, link)
+        return z if self.scaler.family is None or not link else inverse_link(z, self.scaler.family, task)
 
     def predict_linear(self, data: MultiTaskData) -> np.ndarray:
         "The linear predictor in original units: a Gaussian task's prediction, a Poisson task's log mean, a Bernoulli task's log odds."
-        d = self.schema.align(data); tt, z, mask = self._predict_std(d)
-        sc = Scaler(self.scaler.x_mean, self.scaler.x_std, self.scaler.y_mean, self.scaler.y_std)      # no link
-        if d.layout == "groups":
-            out = np.empty(len(d)); out[tt.rows[mask].numpy()] = z[mask].double().numpy(); return sc.inverse_y(out, d.task)
-        return sc.inverse_y(z.T.double().numpy())
+        return self._predict_known(data, False, link=False)
 
     @torch.no_grad()
     def _head_features(self, x: torch.Tensor, task: np.ndarray) -> torch.Tensor:

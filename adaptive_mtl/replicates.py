@@ -128,22 +128,9 @@ def fit_replicates(method,                # 'stl', 'hps', 'sps' or 'ahps' (or th
     _checked(methods[0], draws[0][0], draws[0][1], epochs, batch_size, patience, min_epochs, lr, weight_decay, 0.0, "adam",
              target_prior_rows)
     slopes = _random_slopes(random_effects, draws[0][0])
-    codes = [_families(family, tr, va, fractional, slopes) for tr, va in draws][0]
-    if codes is not None and slopes is not None:
-        raise ValueError("random effects for Poisson and Bernoulli tasks train one network at a time: use fit (fit_default fits members in turn)")
-    scalers = [Scaler.fit(tr, prior_rows=target_prior_rows, pooled=slopes is not None, family=codes) for tr, _ in draws]
-    train = [TaskTensors(tr, s, device=dev) for (tr, _), s in zip(draws, scalers)]
-    val = None if draws[0][1] is None else [TaskTensors(DataSchema.of(tr).align(v), s, device=dev) for (tr, v), s in zip(draws, scalers)]
-    sizes = sorted({t.n_rows for t in train})
-    if not same_epochs([tr for tr, _ in draws], batch_size):
-        raise ValueError(f"replicates have {sizes} rows in their largest task: mini-batches need equal sizes")
+    codes, scalers, train, val, sizes = _replicate_tensors(draws, family, fractional, slopes, target_prior_rows, batch_size, dev)
     _keep_heap(16 * R * draws[0][0].n_tasks * min(batch_size, sizes[-1]) * sum(hidden), dev)   # 4 copies of a step's activations
-    models = []
-    for seed, m in zip(seeds, methods):
-        torch.manual_seed(seed)
-        models.append(m.build(draws[0][0].n_features, draws[0][0].n_tasks, hidden, activation=activation, shared_head=slopes is not None).to(dev))
-        if slopes is not None: torch.nn.init.zeros_(models[-1].head.weight); torch.nn.init.zeros_(models[-1].head.bias)   # as `fit`
-    for model, (tr, _) in zip(models, draws): _start_at_intercept(model, tr, codes)
+    models = _replicate_models(methods, draws, seeds, hidden, activation, slopes, codes, dev)
     params, buffers = stack_module_state(models)
     stacked = copy.deepcopy(get_method(method))                    # the method state of all replicates, with a leading axis
     inside = type(stacked).penalty_replicates is Method.penalty_replicates     # else the method adds R penalties itself
@@ -174,6 +161,30 @@ def fit_replicates(method,                # 'stl', 'hps', 'sps' or 'ahps' (or th
                          min_epochs=min_epochs, activation=activation, dropout=0.0, optimizer="adam", target_prior_rows=target_prior_rows,
                          random_effects=random_effects, refit_random=refit_random, random_head=random_head,
                          family=family, fractional=fractional))
+
+def _replicate_models(methods, draws, seeds, hidden, activation, slopes, codes, dev) -> list:
+    "Each replicate's network, initialised as `fit` initialises it with that seed (zero shared head with random effects; the intercept-only start of counts and 0/1)."
+    models = []
+    for seed, m, (tr, _) in zip(seeds, methods, draws):
+        torch.manual_seed(seed)
+        model = m.build(tr.n_features, tr.n_tasks, hidden, activation=activation, shared_head=slopes is not None).to(dev)
+        if slopes is not None: torch.nn.init.zeros_(model.head.weight); torch.nn.init.zeros_(model.head.bias)
+        else: _start_at_intercept(model, tr, codes)
+        models.append(model)
+    return models
+
+def _replicate_tensors(draws, family, fractional, slopes, target_prior_rows, batch_size, dev) -> tuple:
+    "`(family codes, scalers, training tensors, validation tensors or None, sorted row counts)` of the replicates, their targets checked."
+    codes = [_families(family, tr, va, fractional, slopes) for tr, va in draws][0]
+    if codes is not None and slopes is not None:
+        raise ValueError("random effects for Poisson and Bernoulli tasks train one network at a time: use fit (fit_default fits members in turn)")
+    scalers = [Scaler.fit(tr, prior_rows=target_prior_rows, pooled=slopes is not None, family=codes) for tr, _ in draws]
+    train = [TaskTensors(tr, s, device=dev) for (tr, _), s in zip(draws, scalers)]
+    val = None if draws[0][1] is None else [TaskTensors(DataSchema.of(tr).align(v), s, device=dev) for (tr, v), s in zip(draws, scalers)]
+    sizes = sorted({t.n_rows for t in train})
+    if not same_epochs([tr for tr, _ in draws], batch_size):
+        raise ValueError(f"replicates have {sizes} rows in their largest task: mini-batches need equal sizes")
+    return codes, scalers, train, val, sizes
 
 # %% ../nbs/08_replicates.ipynb #880a5d90
 def _epoch(run, step_fn, method, inside, full, batch_size, seeds, epoch, step) -> tuple:
