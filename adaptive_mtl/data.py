@@ -311,10 +311,11 @@ class TaskTensors:
             perm = torch.argsort(keys + (~self.mask) * 2.0, dim=1)           # each task's own rows first, shuffled
             j = torch.arange(n, device=self.device)
             slot = perm.gather(1, j.expand(K, n) % counts[:, None])             # cycle small tasks: balanced sampling
+            slot = slot + torch.arange(0, K * self.x.shape[1], self.x.shape[1], device=self.device)[:, None]   # rows of the flat tables
+            rows, ys, ms = self.x.reshape(-1, self.x.shape[-1]), self.y.reshape(-1), self.mask.reshape(-1)
             for start in range(0, n, batch_size):
-                batch = slot[:, start:start + batch_size]
-                yield (self.x.gather(1, batch[..., None].expand(*batch.shape, self.x.shape[-1])),
-                       self.y.gather(1, batch), self.mask.gather(1, batch))
+                batch = slot[:, start:start + batch_size]; i = batch.reshape(-1)          # a plain copy of the batch's rows
+                yield rows.index_select(0, i).view(*batch.shape, -1), ys.index_select(0, i).view(batch.shape), ms.index_select(0, i).view(batch.shape)
         else:
             perm = torch.randperm(n, generator=generator).to(self.device)
             for start in range(0, n, batch_size):

@@ -10,9 +10,18 @@ from torch import nn
 import torch.nn.functional as F
 
 # %% auto #0
-__all__ = ['SHARING', 'TaskLinear', 'SharedHead', 'MultiTaskMLP', 'tie', 'SplittableLinear']
+__all__ = ['SHARING', 'task_linear', 'TaskLinear', 'SharedHead', 'MultiTaskMLP', 'tie', 'SplittableLinear']
 
 # %% ../nbs/02_layers.ipynb #817c3ccc
+def task_linear(x: torch.Tensor,       # inputs `[K, B, in]`
+                weight: torch.Tensor,  # the weights `[K, out, in]` (`shared`: `[out, in]`)
+                bias: torch.Tensor,    # the biases `[K, out]` (`shared`: `[out]`)
+                shared: bool = False,  # one map for all K tasks
+               ) -> torch.Tensor:
+    "K linear maps, task k's applied to its rows, `[K, B, out]`, in one batched product; a `shared` map is broadcast to every task without a copy, so its gradient is the sum of the tasks' (the same sums whether K tasks are one network's or R replicates')."
+    if shared: weight, bias = weight.expand(len(x), *weight.shape), bias.expand(len(x), *bias.shape)
+    return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
+
 class TaskLinear(nn.Module):
     "`K` linear maps in one `[K,out,in]` weight (or one shared `[out,in]` weight with `shared=True`), applied to `x [K,B,in]`."
     def __init__(self, n_tasks: int, in_features: int, out_features: int, shared: bool = False, identical_init: bool = True):
@@ -34,8 +43,7 @@ class TaskLinear(nn.Module):
             self.bias.copy_(b[0] if self.shared else b.expand_as(self.bias))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.shared: return F.linear(x, self.weight, self.bias)
-        return torch.baddbmm(self.bias.unsqueeze(1), x, self.weight.transpose(1, 2))
+        return task_linear(x, self.weight, self.bias, self.shared)
 
     def extra_repr(self): return f"n_tasks={self.n_tasks}, in={self.in_features}, out={self.out_features}, shared={self.shared}"
 
@@ -49,7 +57,7 @@ class SharedHead(nn.Module):
         self.n_tasks, self.in_features = n_tasks, in_features
         self.weight, self.bias = nn.Parameter(torch.zeros(1, in_features)), nn.Parameter(torch.zeros(1))
         self.register_buffer("dev", torch.zeros(n_tasks, in_features))
-    def population(self, h: torch.Tensor) -> torch.Tensor: return F.linear(h, self.weight, self.bias)
+    def population(self, h: torch.Tensor) -> torch.Tensor: return task_linear(h, self.weight, self.bias, shared=True)
     def forward(self, h: torch.Tensor) -> torch.Tensor: return self.population(h) + h @ self.dev[..., None]
     def extra_repr(self): return f"n_tasks={self.n_tasks}, in={self.in_features}"
 
@@ -101,6 +109,21 @@ class MultiTaskMLP(nn.Module):
         "`(population output [K,B], last hidden features [K,B,h])` of a `shared_head` network: what its random effects are fitted on."
         h = self.features(x); return self.head.population(h).squeeze(-1), h
 
+    def stacked(self, tensors: dict, x: torch.Tensor, population: bool = False) -> tuple:
+        "`(output [R, K, B], last hidden features)` of R networks of this shape whose weights are `tensors` (by `state_dict` name, each `[R, ...]`) on `x [R, K, B, p]`, in one pass: replicates and tasks share every batched product. No dropout; rows untied."
+        R, K, B = x.shape[:3]
+        def per_task(name, shared=False):                      # `[R*K, ...]`: a replicate's shared tensor broadcast to its tasks
+            t = tensors[name]; t = t.unsqueeze(1).expand(R, K, *t.shape[1:]) if shared else t
+            return t.reshape(R * K, *t.shape[2:])
+        h = x.reshape(R * K, B, -1)
+        for i, layer in enumerate(self.trunk):
+            shared = getattr(layer, "shared", False)
+            h = self.act(task_linear(h, per_task(f"trunk.{i}.weight", shared), per_task(f"trunk.{i}.bias", shared)))
+        head = isinstance(self.head, SharedHead)
+        out = task_linear(h, per_task("head.weight", head), per_task("head.bias", head))
+        if head and not population: out = out + h @ per_task("head.dev")[..., None]
+        return out.view(R, K, B), h.view(R, K, B, -1)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 3 or x.shape[0] != self.n_tasks:
             raise ValueError(f"expected x of shape [n_tasks={self.n_tasks}, batch, features], got {tuple(x.shape)}")
@@ -151,7 +174,7 @@ class SplittableLinear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w, b = self.weight, self.bias
         if not self.track and self._n_split < self.out_features: w, b = _TiedRows.apply(w, b, self.split_mask)
-        return torch.baddbmm(b.unsqueeze(1), x, w.transpose(1, 2))
+        return task_linear(x, w, b)
 
     @torch.no_grad()
     def tie_grads(self) -> None:

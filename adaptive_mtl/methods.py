@@ -67,7 +67,7 @@ class Method:
     def prepare_replicates(self, tensors: list) -> None:
         "Called once after `attach_replicates` with every replicate's standardised training tensors `(x, y, mask)`."
     def penalty_replicates(self, step: int, batch: tuple, pred: torch.Tensor, losses: torch.Tensor) -> torch.Tensor | None:
-        "The R penalties `[R]` from the replicates' own state, added outside the batched objective (`None`: `penalty` runs inside it)."
+        "The R penalties `[R]` of the stacked replicates (`None`: no penalty); a method with a `penalty` implements it."
         return None
     def after_backward_replicates(self, optimizer, step: int) -> None:
         "Called after `backward()` on the stacked replicates, before `optimizer.step()`."

@@ -8,13 +8,13 @@ import copy, math, time
 import numpy as np
 import pandas as pd
 import torch
-from torch.func import functional_call, stack_module_state, vmap
+from torch.func import stack_module_state
 from .checks import layer_widths, torch_device
 from .data import DataSchema, MultiTaskData, Scaler, TaskTensors
 from fastcore.basics import patch
 from torch.func import functional_call
 from .hard import NodeController
-from .methods import AHPS, ASPS, Method, StepInfo, get_method
+from .methods import AHPS, ASPS, SPS, Method, StepInfo, get_method
 from .similarity import SIMILARITY_SOURCES
 from .soft import AdaptiveSoftPenalty, SignRule, _ClosedForm
 from .fitted import FitResult
@@ -28,14 +28,14 @@ __all__ = ['REPLICABLE', 'same_epochs', 'fit_replicates', 'ensemble_predict']
 # %% ../nbs/08_replicates.ipynb #e5c62010
 REPLICABLE = ("STL", "HPS", "SPS", "AHPS", "ASPS")   # every method (AHPS and ASPS keep their state per replicate)
 
-class _Objective(torch.nn.Module):
-    "One replicate's task losses `[K]`, penalty (unless the method adds it outside) and predictions, as a module `functional_call` can run."
-    def __init__(self, model, method, with_penalty: bool = True, codes=None):
-        super().__init__(); self.model, self.method, self.with_penalty, self.codes = model, method, with_penalty, codes
-    def forward(self, x, y, mask, step: int = 0):
-        pred = self.model(x); losses = task_losses(pred, y, mask, codes=self.codes)
-        if not self.with_penalty: return losses, losses.new_zeros(()), pred
-        return losses, self.method.penalty(self.model, StepInfo(step, x, y, mask, pred, losses)), pred
+class _Objective:
+    "Every replicate's task losses `[R, K]`, penalties `[R]` (the method's `penalty_replicates`) and predictions `[R, K, B]`, from the stacked tensors in one pass of `MultiTaskMLP.stacked`."
+    def __init__(self, model, method, codes=None): self.model, self.method, self.codes = model, method, codes
+    def __call__(self, params: dict, buffers: dict, x, y, mask, step: int = 0, penalty: bool = True) -> tuple:
+        pred = self.model.stacked({**params, **buffers}, x)[0]
+        losses = task_losses(pred, y, mask, codes=self.codes)
+        pen = self.method.penalty_replicates(step, (x, y, mask), pred, losses) if penalty else None
+        return losses, losses.new_zeros(losses.shape[0]) if pen is None else pen, pred
 
 def _pad_rows(t: torch.Tensor, n: int) -> torch.Tensor:
     "`t [K,n_r,...]` with zero (masked-out) rows appended up to `n` rows."
@@ -58,9 +58,11 @@ def _replicate_batches(tensors: list, batch_size: int, generators: list, full: t
         keys = torch.stack([torch.rand(t.n_tasks, t.rows.shape[1], generator=g) for t, g in zip(tensors, generators)]).to(dev)
         counts = torch.stack([t.counts for t in tensors]).to(dev)
         slot = torch.argsort(keys + (~mask) * 2.0, dim=-1).gather(-1, torch.arange(n, device=dev).expand(*keys.shape[:-1], n) % counts[..., None])
+        rows, ys, ms = x.reshape(-1, x.shape[-1]), y.reshape(-1), mask.reshape(-1)   # flat tables of rows: indexing them is a plain copy
+        slot = slot + torch.arange(0, slot.shape[0] * slot.shape[1] * x.shape[2], x.shape[2], device=dev).view(*slot.shape[:2], 1)
         for start in range(0, n, batch_size):
-            b = slot[..., start:start + batch_size]
-            yield x.gather(2, b[..., None].expand(*b.shape, x.shape[-1])), y.gather(2, b), mask.gather(2, b)
+            b = slot[..., start:start + batch_size]; i = b.reshape(-1)
+            yield rows.index_select(0, i).view(*b.shape, -1), ys.index_select(0, i).view(b.shape), ms.index_select(0, i).view(b.shape)
     else:                                                               # one row order per replicate, shared by its tasks
         perm = torch.stack([torch.randperm(n, generator=g) for g in generators]).to(dev)
         for start in range(0, n, batch_size):
@@ -71,6 +73,9 @@ def _replicate_batches(tensors: list, batch_size: int, generators: list, full: t
 # %% ../nbs/08_replicates.ipynb #8f932901
 def _check_replicates(method, draws, seeds) -> list:
     "Per-replicate `(train, val)`; a named error for what cannot be batched."
+    m = get_method(method)
+    if type(m).penalty is not Method.penalty and type(m).penalty_replicates is Method.penalty_replicates:
+        raise ValueError(f"{m.name} has a penalty but no penalty_replicates (the R penalties of stacked trunks); fit its seeds one at a time with fit()")
     if get_method(method).name not in REPLICABLE:
         raise ValueError(f"{get_method(method).name} changes its own state while training; fit its seeds one at a time "
                          f"with fit() (replicates batch {', '.join(REPLICABLE)})")
@@ -133,25 +138,22 @@ def fit_replicates(method,                # 'stl', 'hps', 'sps' or 'ahps' (or th
     models = _replicate_models(methods, draws, seeds, hidden, activation, slopes, codes, dev)
     params, buffers = stack_module_state(models)
     stacked = copy.deepcopy(get_method(method))                    # the method state of all replicates, with a leading axis
-    inside = type(stacked).penalty_replicates is Method.penalty_replicates     # else the method adds R penalties itself
-    objective = _Objective(copy.deepcopy(models[0]).to("meta"), stacked, with_penalty=inside, codes=None if codes is None else torch.as_tensor(codes, device=dev))
-    named = lambda d: {f"model.{k}": v for k, v in d.items()}
-    step_fn = vmap(lambda p, b, *batch: functional_call(objective, (named(p), named(b)), batch), in_dims=(0, 0, 0, 0, 0, None))
-    opt = torch.optim.Adam(params.values(), lr=lr, weight_decay=weight_decay, foreach=True)
-    stacked.attach_replicates(objective.model, params, buffers, opt); stacked.prepare_replicates([t.full() for t in train])
+    step_fn = _Objective(copy.deepcopy(models[0]).to("meta"), stacked, None if codes is None else torch.as_tensor(codes, device=dev))
+    opt = torch.optim.Adam(params.values(), lr=lr, weight_decay=weight_decay, foreach=True)   # as `fit` (the fused kernel rounds a tensor's tail elements differently)
+    stacked.attach_replicates(step_fn.model, params, buffers, opt); stacked.prepare_replicates([t.full() for t in train])
     run = dict(params=params, buffers=buffers, opt=opt, train=train, gens=[torch.Generator().manual_seed(s) for s in seeds],
                full=_stacked([t.full() for t in train], sizes[-1]), alive=list(range(R)),
                vfull=None if val is None else _stacked([t.full() for t in val], max(t.n_rows for t in val)))
-    run["population"] = vmap(lambda p, b, x: functional_call(_Population(objective.model), (named(p), named(b)), (x,)))
+    run["population"] = lambda p, b, x: step_fn.model.stacked({**p, **b}, x, population=True)
     run["random"] = None if slopes is None else _start_random(run, slopes, random_head)
     first = max(min_epochs, math.ceil(stacked.min_steps() / math.ceil(sizes[-1] / batch_size)))   # as `fit` counts it
     state = dict(best=None, stoppers=[EarlyStopping(patience, first) for _ in seeds], stopped=torch.zeros(R, dtype=torch.bool),
                  method=stacked, method_best=[None] * R, random_best=[None] * R, random=run["random"])
     history, step, start = [[] for _ in seeds], 0, time.perf_counter()
     for epoch in range(epochs):
-        step, train_loss, penalty = _epoch(run, step_fn, stacked, inside, batch_size >= sizes[-1], batch_size, seeds, epoch, step)
+        step, train_loss, penalty = _epoch(run, step_fn, stacked, batch_size >= sizes[-1], batch_size, seeds, epoch, step)
         state["re_log"] = _update_random(run, step_fn, step)
-        vl = None if run["vfull"] is None else torch.no_grad()(step_fn)(run["params"], run["buffers"], *_residual(run["vfull"], run["random"]), step)[0]
+        vl = None if run["vfull"] is None else torch.no_grad()(step_fn)(run["params"], run["buffers"], *_residual(run["vfull"], run["random"]), step, penalty=False)[0]
         _record(history, state, run["alive"], epoch, step, train_loss, penalty, vl, {**run["params"], **run["buffers"]},
                 time.perf_counter() - start, draws[0][0].task_names)
         if state["stopped"].all(): break
@@ -187,13 +189,12 @@ def _replicate_tensors(draws, family, fractional, slopes, target_prior_rows, bat
     return codes, scalers, train, val, sizes
 
 # %% ../nbs/08_replicates.ipynb #880a5d90
-def _epoch(run, step_fn, method, inside, full, batch_size, seeds, epoch, step) -> tuple:
+def _epoch(run, step_fn, method, full, batch_size, seeds, epoch, step) -> tuple:
     "One epoch of the replicates in the batch; `(steps so far, mean task losses [R, K], mean penalties [R])`."
     params, buffers, opt, sums, pen, nb = run["params"], run["buffers"], run["opt"], 0, 0, 0
     for x, y, mask in ([run["full"]] if full else _replicate_batches(run["train"], batch_size, run["gens"], run["full"])):
         if run["random"] is not None: y = y - run["random"].offset(x)        # the networks fit what the mixed models leave
         losses, penalty, pred = step_fn(params, buffers, x, y, mask, step)
-        if not inside: penalty = method.penalty_replicates(step, (x, y, mask), pred, losses)
         bad = ~(torch.isfinite(losses).all(1) & torch.isfinite(penalty))
         if bad.any(): raise TrainingError(f"non-finite loss at step {step} (epoch {epoch}) in the replicate(s) of seed "
                                           f"{[seeds[run['alive'][r]] for r in torch.nonzero(bad).flatten().tolist()]}; fit them alone to see more")
@@ -216,12 +217,6 @@ def _update_random(run, step_fn, step) -> list:
     head = torch.diagonal(random.G, dim1=-2, dim2=-1)[:, random.n_design:].mean(-1) if random.head else [None] * len(run["alive"])
     return [dict(re_sigma2=float(s), re_var_intercept=float(g), **({"re_var_head": float(v)} if v is not None else {}))
             for s, g, v in zip(random.sigma2, random.G[:, 0, 0], head)]
-
-class _Population(torch.nn.Module):
-    "A replicate's population prediction and head features, as a module `functional_call` can run."
-    def __init__(self, model): super().__init__(); self.model = model
-    def forward(self, x):
-        return self.model.population_features(x)
 
 @torch.no_grad()
 def _start_random(run, slopes: list, head: bool) -> RandomEffects:
@@ -293,6 +288,20 @@ def _trunk(params: dict, buffers: dict, n_layers: int, *fields) -> list:
     tensors = {**params, **buffers}
     return [tuple(tensors[f"trunk.{i}.{f}"] for f in fields) for i in range(n_layers)]
 
+# %% ../nbs/08_replicates.ipynb #7b509053
+@patch
+def attach_replicates(self: SPS, model, params, buffers, optimizer=None):
+    self._trunk = [t for pair in _trunk(params, buffers, len(model.trunk), "weight", "bias") for t in pair]
+@patch
+def keep_replicates(self: SPS, keep, params, buffers):
+    self._trunk = [t for pair in _trunk(params, buffers, len(self._trunk) // 2, "weight", "bias") for t in pair]
+@patch
+def penalty_replicates(self: SPS, step, batch, pred, losses):
+    "λ times each replicate's mean constraint `[R]` (what `SPS.penalty` gives each alone)."
+    total = 0
+    for p in self._trunk: total = total + ((p - p.mean(1, keepdim=True)) ** 2).flatten(1).sum(1)
+    return self.lam * total
+
 # %% ../nbs/08_replicates.ipynb #rp000004
 @patch
 def attach_replicates(self: AHPS, model, params, buffers, optimizer=None):
@@ -321,7 +330,7 @@ def _stacked_graph_penalty(couplings: list, # R `GraphCoupling`s, refreshed, one
         MW = torch.stack([W[r] if c.mask is None else c.mask * W[r] for r, c in enumerate(couplings)])
         scale = torch.stack([torch.as_tensor(c.scale, dtype=W.dtype).expand(K, P) for c in couplings])
     active = torch.stack([c.active_weight.expand(K, P) for c in couplings])
-    U = torch.baddbmm(active * W, torch.stack([c.weights for c in couplings]), MW, alpha=-1)
+    U = torch.stack([torch.addmm(a * w, c.weights, m, alpha=-1) for a, w, c, m in zip(active, W, couplings, MW)])   # as alone: a batched product splits its threads otherwise
     grad = U * scale
     split = lambda t: [c.reshape(p.shape) for c, p in zip(t.split(couplings[0].sizes, -1), params)]
     return _ClosedForm.apply(0.5 * (W * grad).sum((1, 2)), split(grad), *params), split(grad), split(U)

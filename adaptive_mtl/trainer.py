@@ -23,16 +23,16 @@ from .fitted import FitResult, load, task_metrics
 __all__ = ['task_losses', 'EarlyStopping', 'TrainingError', 'loss_columns', 'fit']
 
 # %% ../nbs/07_trainer.ipynb #ebd67bed
-def task_losses(pred: torch.Tensor,  # predictions `[K,B]` (the linear predictor of Poisson and Bernoulli tasks)
-                y: torch.Tensor,     # targets `[K,B]`: standardised (Gaussian), counts or 0/1
-                mask: torch.Tensor,  # `[K,B]`, True where the target is observed (or already 0/1 weights)
+def task_losses(pred: torch.Tensor,  # predictions `[..., K, B]` (the linear predictor of Poisson and Bernoulli tasks)
+                y: torch.Tensor,     # targets `[..., K, B]`: standardised (Gaussian), counts or 0/1
+                mask: torch.Tensor,  # `[..., K, B]`, True where the target is observed (or already 0/1 weights)
                 counts: torch.Tensor | None = None,  # `[K]` the mask's row sums clamped at 1, when known (`TaskTensors.loss_weights`)
                 codes: torch.Tensor | None = None,   # `[K]` the tasks' family codes (`families`); None: every task Gaussian
                ) -> torch.Tensor:
-    "Masked mean squared error per task, `[K]`; with family `codes`, each task's mean unit deviance."
+    "Masked mean squared error per task, `[..., K]`; with family `codes`, each task's mean unit deviance."
     if codes is not None: return task_deviance(pred, y, mask, codes)
     m = mask.to(pred.dtype)                                   # no copy when `mask` already is the weights
-    return ((pred - y) ** 2 * m).sum(1) / (m.sum(1).clamp(min=1) if counts is None or counts.dtype != m.dtype else counts)
+    return ((pred - y) ** 2 * m).sum(-1) / (m.sum(-1).clamp(min=1) if counts is None or counts.dtype != m.dtype else counts)
 
 # %% ../nbs/07_trainer.ipynb #26fe7f25
 def _copy_state(model, into: dict | None = None) -> dict:

@@ -52,4 +52,4 @@ def test_asps_file_with_flat_theta_options_loads():
     r = load(here / "asps_flat_theta_options.pt")
     assert r.method.theta == {"rule": "sign", "theta_max": 0.3, "warmup": 3, "patience": 5}
     test = make_simulation("mixed", n_train=30, n_test=40, seed=0).test
-    np.testing.assert_array_equal(r.predict(test), np.load(here / "asps_flat_theta_options_pred.npy"))
+    np.testing.assert_allclose(r.predict(test), np.load(here / "asps_flat_theta_options_pred.npy"), rtol=1e-5, atol=1e-6)   # float32 kernels differ by CPU
