@@ -43,7 +43,7 @@ SUPPORTED_OPTIMIZERS = ("Adam", "AdamW", "SGD", "NAdam", "RAdam", "Adamax", "RMS
 def check_optimizer(optimizer, # a `torch.optim` optimizer, or None
                    ) -> None:
     "Raise `ValueError` unless `optimizer` updates elementwise, which keeps shared rows tied and carries their state into a split."
-    if optimizer is not None and type(optimizer).__name__ not in SUPPORTED_OPTIMIZERS:
+    if optimizer is not None and type(optimizer).__name__ not in SUPPORTED_OPTIMIZERS and not getattr(optimizer, "elementwise", False):
         raise ValueError(f"AHPS cannot use optimizer {type(optimizer).__name__}: its update is not elementwise, so it would untie "
                          f"the shared rows and could not carry their state into a split; use one of {SUPPORTED_OPTIMIZERS}")
 

@@ -8,11 +8,24 @@ import math
 import torch
 from torch import nn
 import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
 
 # %% auto #0
 __all__ = ['SHARING', 'task_linear', 'TaskLinear', 'SharedHead', 'MultiTaskMLP', 'tie', 'SplittableLinear']
 
 # %% ../nbs/02_layers.ipynb #817c3ccc
+class _Output(torch.autograd.Function):
+    "A width-1 output `h w' + b` per task; its backward takes the input's gradient as a broadcast product (a batched outer product is slow)."
+    @staticmethod
+    def forward(ctx, h, w, b):                     # h [K,B,in], w [K,1,in], b [K,1]
+        ctx.save_for_backward(h, w)
+        return torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, g):                          # g [K,B,1]
+        h, w = ctx.saved_tensors
+        return g * w if ctx.needs_input_grad[0] else None, torch.bmm(g.transpose(1, 2), h), g.sum(1)
+
 def task_linear(x: torch.Tensor,       # inputs `[K, B, in]`
                 weight: torch.Tensor,  # the weights `[K, out, in]` (`shared`: `[out, in]`)
                 bias: torch.Tensor,    # the biases `[K, out]` (`shared`: `[out]`)
@@ -20,6 +33,7 @@ def task_linear(x: torch.Tensor,       # inputs `[K, B, in]`
                ) -> torch.Tensor:
     "K linear maps, task k's applied to its rows, `[K, B, out]`, in one batched product; a `shared` map is broadcast to every task without a copy, so its gradient is the sum of the tasks' (the same sums whether K tasks are one network's or R replicates')."
     if shared: weight, bias = weight.expand(len(x), *weight.shape), bias.expand(len(x), *bias.shape)
+    if weight.shape[1] == 1: return _Output.apply(x, weight, bias)
     return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
 
 class TaskLinear(nn.Module):

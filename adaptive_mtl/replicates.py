@@ -37,6 +37,30 @@ class _Objective:
         pen = self.method.penalty_replicates(step, (x, y, mask), pred, losses) if penalty else None
         return losses, losses.new_zeros(losses.shape[0]) if pen is None else pen, pred
 
+class _StackedAdam:
+    "Adam on stacked `[R, ...]` parameters: the fused kernel `fit`'s Adam runs, applied to each replicate's slices, so a replicate's update is bit for bit its update alone (the kernel rounds a tensor's last elements its own way, so one pass over the stacked tensor would not be)."
+    elementwise = True                                       # AHPS's check: shared rows stay tied, their state carries into a split
+    def __init__(self, params, lr=1e-3, weight_decay=0.0, betas=(0.9, 0.999), eps=1e-8):
+        self.params, self.defaults = list(params), dict(lr=lr, weight_decay=weight_decay, betas=betas, eps=eps)
+        self.exp_avg, self.exp_avg_sq = [torch.zeros_like(p) for p in self.params], [torch.zeros_like(p) for p in self.params]
+        self.steps = torch.zeros(len(self.params[0]), len(self.params)); self._bind()
+    def _bind(self):
+        self.R = len(self.params[0]); each = lambda ts: [t[r] for r in range(self.R) for t in ts]
+        self._slices = (each(self.params), each(self.exp_avg), each(self.exp_avg_sq), list(self.steps.flatten().split(1)))
+    def zero_grad(self, set_to_none: bool = True):
+        for p in self.params: p.grad = None
+    @torch.no_grad()
+    def step(self):
+        (p, m, v, s), d = self._slices, self.defaults
+        torch._foreach_add_(s, 1)
+        torch._fused_adam_(p, [g[r] for r in range(self.R) for g in [q.grad for q in self.params]], m, v, [], s, amsgrad=False, lr=d["lr"],
+                           beta1=d["betas"][0], beta2=d["betas"][1], weight_decay=d["weight_decay"], eps=d["eps"], maximize=False)
+    def keep(self, params, idx):
+        "The optimizer of the replicates `idx` only, now stacked as `params`, their state unchanged."
+        new = _StackedAdam.__new__(_StackedAdam); new.params, new.defaults = list(params), self.defaults
+        new.exp_avg, new.exp_avg_sq, new.steps = [t[idx] for t in self.exp_avg], [t[idx] for t in self.exp_avg_sq], self.steps[idx]
+        new._bind(); return new
+
 def _pad_rows(t: torch.Tensor, n: int) -> torch.Tensor:
     "`t [K,n_r,...]` with zero (masked-out) rows appended up to `n` rows."
     return t if t.shape[1] == n else torch.cat([t, t.new_zeros((t.shape[0], n - t.shape[1], *t.shape[2:]))], 1)
@@ -139,7 +163,7 @@ def fit_replicates(method,                # 'stl', 'hps', 'sps' or 'ahps' (or th
     params, buffers = stack_module_state(models)
     stacked = copy.deepcopy(get_method(method))                    # the method state of all replicates, with a leading axis
     step_fn = _Objective(copy.deepcopy(models[0]).to("meta"), stacked, None if codes is None else torch.as_tensor(codes, device=dev))
-    opt = torch.optim.Adam(params.values(), lr=lr, weight_decay=weight_decay, foreach=True)   # as `fit` (the fused kernel rounds a tensor's tail elements differently)
+    opt = _StackedAdam(params.values(), lr=lr, weight_decay=weight_decay)
     stacked.attach_replicates(step_fn.model, params, buffers, opt); stacked.prepare_replicates([t.full() for t in train])
     run = dict(params=params, buffers=buffers, opt=opt, train=train, gens=[torch.Generator().manual_seed(s) for s in seeds],
                full=_stacked([t.full() for t in train], sizes[-1]), alive=list(range(R)),
@@ -233,9 +257,7 @@ def _compact(run, state, method) -> None:
     if len(keep) == len(run["alive"]): return
     idx, old = torch.tensor(keep), run["opt"]
     params = {k: v.detach()[idx].requires_grad_() for k, v in run["params"].items()}
-    opt = torch.optim.Adam(params.values(), lr=old.defaults["lr"], weight_decay=old.defaults["weight_decay"], foreach=True)
-    for p_old, p_new in zip(run["params"].values(), params.values()):
-        if p_old in old.state: opt.state[p_new] = {k: v[idx] if v.dim() else v.clone() for k, v in old.state[p_old].items()}
+    opt = old.keep(params.values(), idx)
     buffers = {k: v[idx] for k, v in run["buffers"].items()}
     method.keep_replicates(keep, params, buffers)
     if run["random"] is not None: run["random"].keep(idx)
@@ -288,7 +310,7 @@ def _trunk(params: dict, buffers: dict, n_layers: int, *fields) -> list:
     tensors = {**params, **buffers}
     return [tuple(tensors[f"trunk.{i}.{f}"] for f in fields) for i in range(n_layers)]
 
-# %% ../nbs/08_replicates.ipynb #7b509053
+# %% ../nbs/08_replicates.ipynb #2c3489c8
 @patch
 def attach_replicates(self: SPS, model, params, buffers, optimizer=None):
     self._trunk = [t for pair in _trunk(params, buffers, len(model.trunk), "weight", "bias") for t in pair]

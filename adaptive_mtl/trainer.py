@@ -173,6 +173,7 @@ def _set_head(model: MultiTaskMLP, random: RandomEffects):
 
 # %% ../nbs/07_trainer.ipynb #124e4473
 _OPTIMIZERS = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+_ONE_PASS = {"adam": dict(fused=True), "adamw": dict(fused=True), "sgd": dict(foreach=True)}   # Adam: one fused pass per tensor, not one per op
 
 def _checked(method, train, val, epochs, batch_size, patience, min_epochs, lr, weight_decay, dropout, optimizer,
              target_prior_rows=10) -> tuple:
@@ -315,7 +316,7 @@ def fit(method="ahps",                     # a `Method` or its name: 'ahps' (the
     _keep_heap(16 * train.n_tasks * min(batch_size, train_tensors.n_rows) * sum(hidden), dev)   # 4 float32 copies of a batch's activations
     model = method.build(train.n_features, train.n_tasks, hidden, activation=activation, dropout=dropout, shared_head=slopes is not None).to(dev)
     if slopes is None: _start_at_intercept(model, train, codes)       # with random effects the GLMM's intercept starts it
-    opt = _OPTIMIZERS[optimizer](model.parameters(), lr=lr, weight_decay=weight_decay, foreach=True)  # one kernel per op, not per tensor
+    opt = _OPTIMIZERS[optimizer](model.parameters(), lr=lr, weight_decay=weight_decay, **_ONE_PASS[optimizer])
     method.attach(model, opt); method.prepare(*train_tensors.full())
     random = None if slopes is None else _start_random(model, slopes, train_tensors, random_head, codes)
     steps_per_epoch = math.ceil(train_tensors.n_rows / batch_size)
