@@ -41,6 +41,8 @@ def read_csv_data(csv,           # path of the CSV file
                   features=None, # comma-separated feature columns (default: every other column)
                   dummies=None,  # comma-separated categorical columns to one-hot encode
                   drop=None,     # comma-separated columns to ignore
+                  offset=None,   # a column added to the linear predictor (log exposure), not a feature
+                  exposure=None, # a column of positive exposures (observation time, population): its log is the offset
                  ):
     "A `MultiTaskData` from a CSV: `target` (+`task`: groups as tasks; alone: one task) or `targets` (targets as tasks)."
     import numpy as np, pandas as pd
@@ -58,7 +60,8 @@ def read_csv_data(csv,           # path of the CSV file
     if targets and (target or task): raise ValueError("give either --target COL (with --task COL for groups as tasks) or --targets C1,C2,..., not both")
     if task and not target: raise ValueError("--task needs --target COL naming the outcome column")
     if not (targets or target): raise ValueError("name the outcome: --target COL (--task COL makes each group a task) or --targets C1,C2,...")
-    used = targets + [c for c in (target, task) if c]
+    if offset and exposure: raise ValueError("give either --offset COL (log scale) or --exposure COL, not both")
+    used = targets + [c for c in (target, task, offset, exposure) if c]
     missing = [c for c in used + features + dummies + drop if c not in df.columns]
     if missing: raise ValueError(f"unknown column {missing[0]!r}; the CSV has columns {list(df.columns)}")
     features = features or [c for c in df.columns if c not in used + drop]
@@ -66,13 +69,25 @@ def read_csv_data(csv,           # path of the CSV file
     no_duplicates(features, "feature")
     stray = [c for c in dummies if c not in features]
     if stray: raise ValueError(f"--dummies {','.join(stray)}: not among the features {features}")
-    X, info = _encode(df, features, dummies), dict(source=str(path))
-    if targets: return MultiTaskData.from_targets(X, df[targets], info=info)
+    X, info, off = _encode(df, features, dummies), dict(source=str(path)), _offset_column(df, offset, exposure)
+    if targets: return MultiTaskData.from_targets(X, df[targets], info=info, offset=off)
     gone = df[target].isna().to_numpy()
     if gone.any(): raise ValueError(f"target column {target!r} has {int(gone.sum())} missing value(s) (rows "
                                     f"{preview(np.flatnonzero(gone))}); drop those rows first")
     tasks = df[task] if task else np.full(len(df), str(target), dtype=object)   # no --task: one task named after the target
-    return MultiTaskData.from_groups(X, df[target], tasks, info=info)
+    return MultiTaskData.from_groups(X, df[target], tasks, info=info, offset=off)
+
+def _offset_column(df, offset, exposure):
+    "The offset of `--offset COL` or the log of `--exposure COL` (positive numbers), or None."
+    import numpy as np, pandas as pd
+    from adaptive_mtl.checks import preview
+    col = offset or exposure
+    if not col: return None
+    v = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isfinite(v) | ((v <= 0) if exposure else False))
+    if len(bad): raise ValueError(f"column {col!r} has {len(bad)} value(s) that are not " + ("positive numbers" if exposure else "finite numbers")
+                                  + f" (rows {preview(bad)})")
+    return np.log(v) if exposure else v
 
 # %% ../nbs/12_cli.ipynb #28c5ffec
 def _number(kind,  # `int` or `float`
@@ -223,6 +238,8 @@ def _fit_parser(sub):
     p.add_argument("--family", default="gaussian", type=family_spec, metavar="FAMILY",
                    help="the outcome's distribution: gaussian, poisson (counts, log link) or bernoulli (0/1, logit link) for every task, "
                    "or per --targets column: C1=poisson,C2=bernoulli (the others gaussian)")
+    p.add_argument("--offset", metavar="COL", help="a column added to the linear predictor of Poisson/Bernoulli outcomes, e.g. log exposure; not a feature (default: none)")
+    p.add_argument("--exposure", metavar="COL", help="a column of positive exposures (years at risk, population): counts are modelled as exposure x rate (default: none)")
     p.add_argument("--val", default=0.2, type=fraction, metavar="FRAC",
                    help="share of each task's rows for validation (early stopping); 0: train all --epochs")
     p.add_argument("--test", default=0.2, type=fraction, metavar="FRAC", help="share of each task's rows held out for the metrics; "
@@ -277,7 +294,7 @@ def cmd_fit(args,  # the parsed arguments of `adaptive-mtl fit`
     from adaptive_mtl.fitted import prediction_metrics
     from adaptive_mtl.replicates import ensemble_predict
     out = Path(args.out); replaced = check_out(out); torch_device(args.device)
-    data = read_csv_data(_csv(args), args.target, args.task, args.targets, args.features, args.dummies, args.drop)
+    data = read_csv_data(_csv(args), args.target, args.task, args.targets, args.features, args.dummies, args.drop, args.offset, args.exposure)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         train, val, test = data.split(val=args.val, test=args.test, seed=args.seed)

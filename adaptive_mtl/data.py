@@ -17,6 +17,15 @@ from .checks import as_features, as_target, check_numeric, no_duplicates, not_fe
 __all__ = ['MultiTaskData', 'DataSchema', 'Scaler', 'TaskTensors']
 
 # %% ../nbs/00_data.ipynb #a80fa38a
+def _as_offset(offset, n: int) -> np.ndarray | None:
+    "A checked per-row offset `[n]` (finite numbers), or None."
+    if offset is None: return None
+    o = np.asarray(offset, dtype=np.float64).reshape(-1) if np.ndim(offset) else np.full(n, float(offset))
+    if len(o) != n: raise ValueError(f"offset has {len(o)} values for {n} rows")
+    bad = np.flatnonzero(~np.isfinite(o))
+    if len(bad): raise ValueError(f"offset has {len(bad)} NaN/inf value(s) (rows {preview(bad)}); an exposure of 0 has no log: drop those rows")
+    return o
+
 @dataclass
 class MultiTaskData:
     "Multi-task regression data: features `X [n,p]`, targets `y` (`[n]` groups layout, `[n,K]` targets layout), task codes."
@@ -27,6 +36,7 @@ class MultiTaskData:
     feature_names: list
     layout: str = "groups"
     info: dict = field(default_factory=dict)
+    offset: np.ndarray | None = None   # per row, added to the linear predictor (log exposure of Poisson counts); None: 0
 
     @classmethod
     def from_groups(cls,
@@ -36,6 +46,7 @@ class MultiTaskData:
                     feature_names=None,  # column names (default: the DataFrame's, else `x0, x1, ...`)
                     task_names=None,     # the task order (default: order of first appearance); every label must be in it
                     info=None,           # provenance kept with the data: source, citation, column descriptions
+                    offset=None,         # per row, added to the linear predictor: log exposure of counts (`[n]`, None: none)
                    ) -> MultiTaskData:
         "One task per row: `task[i]` names the task of row `i` (students in schools)."
         X, fn = as_features(X, feature_names)
@@ -57,7 +68,7 @@ class MultiTaskData:
             per = pd.Series(np.array(names, dtype=object)[codes[bad]]).value_counts(sort=False)
             raise ValueError(f"target has {int(bad.sum())} NaN/inf value(s) (first in task {names[codes[bad][0]]!r}; per task "
                              f"{preview(f'{k!r}: {v}' for k, v in per.items())}); the groups layout needs every target")
-        return cls(X, y, codes, names, fn, "groups", dict(info or {}))
+        return cls(X, y, codes, names, fn, "groups", dict(info or {}), _as_offset(offset, len(y)))
 
     @classmethod
     def from_targets(cls,
@@ -66,6 +77,7 @@ class MultiTaskData:
                      feature_names=None,  # column names (default: the DataFrame's, else `x0, x1, ...`)
                      task_names=None,     # one name per column of `Y` (default: `Y`'s columns, else `task0, task1, ...`)
                      info=None,           # provenance kept with the data
+                     offset=None,         # per row, added to every task's linear predictor (log exposure; `[n]`, None: none)
                     ) -> MultiTaskData:
         "K targets per row (`Y [n,K]`); NaN targets are unobserved and masked out of the loss."
         X, fn = as_features(X, feature_names)
@@ -84,7 +96,7 @@ class MultiTaskData:
                                        + "; use NaN for missing")
         empty = [names[k] for k in range(Y.shape[1]) if np.isnan(Y[:, k]).all()]
         if empty: raise ValueError(f"target {', '.join(map(repr, empty))} has no observed value")
-        return cls(X, Y, None, names, fn, "targets", dict(info or {}))
+        return cls(X, Y, None, names, fn, "targets", dict(info or {}), _as_offset(offset, len(Y)))
 
     @property
     def n_tasks(self) -> int: return len(self.task_names)
@@ -103,7 +115,7 @@ class MultiTaskData:
         "The rows `rows` (indices or boolean mask), keeping every task name."
         rows = np.asarray(rows)
         return MultiTaskData(self.X[rows], self.y[rows], None if self.task is None else self.task[rows],
-                             self.task_names, self.feature_names, self.layout, self.info)
+                             self.task_names, self.feature_names, self.layout, self.info, None if self.offset is None else self.offset[rows])
 
     def __repr__(self):
         n = self.observed()
@@ -144,13 +156,13 @@ class DataSchema:
             unknown = [data.task_names[i] for i in np.unique(data.task) if data.task_names[i] not in lookup]
             if unknown: raise ValueError(f"unknown task {preview(map(repr, unknown))}: the model knows {len(names)} tasks ({names[:5]}...)")
             remap = np.array([lookup.get(t, -1) for t in data.task_names])
-            return MultiTaskData(X, data.y, remap[data.task], list(names), list(self.feature_names), "groups", data.info)
+            return MultiTaskData(X, data.y, remap[data.task], list(names), list(self.feature_names), "groups", data.info, data.offset)
         unknown = [t for t in data.task_names if t not in lookup]
         if unknown or len(data.task_names) != len(names):
             raise ValueError(f"target columns {data.task_names} do not match the fitted tasks {names}" +
                              (f" (unknown task {unknown[0]!r})" if unknown else ""))
         tasks = [data.task_names.index(n) for n in names]
-        return MultiTaskData(X, data.y[:, tasks], None, list(names), list(self.feature_names), "targets", data.info)
+        return MultiTaskData(X, data.y[:, tasks], None, list(names), list(self.feature_names), "targets", data.info, data.offset)
 
 # %% ../nbs/00_data.ipynb #2a42dd85
 def _split_counts(n, fracs, name):
@@ -258,7 +270,7 @@ class Scaler:
 
 # %% ../nbs/00_data.ipynb #d36eab7f
 class TaskTensors:
-    "Standardised per-task tensors of a `MultiTaskData` (`x [K,n,p]`, `y [K,n]`, `mask [K,n]`) and its batcher."
+    "Standardised per-task tensors of a `MultiTaskData` (`x [K,n,p]`, `y [K,n]`, `mask [K,n]`) and its batcher; a data set's offset rides along as a last column of `x`, unscaled (`MultiTaskMLP(offset=True)` takes it off)."
     def __init__(self,
                  data: MultiTaskData,  # any split, in original units
                  scaler: Scaler,       # fitted on the training split
@@ -267,6 +279,7 @@ class TaskTensors:
                 ):
         self.layout, self.n_tasks, self.device = data.layout, data.n_tasks, torch.device(device)
         X = torch.as_tensor(scaler.x(data.X), dtype=dtype)
+        if data.offset is not None: X = torch.cat([X, torch.as_tensor(data.offset, dtype=dtype)[:, None]], 1)
         if data.layout == "groups":
             counts = np.bincount(data.task, minlength=data.n_tasks)
             order = np.argsort(data.task, kind="stable")                     # rows grouped by task

@@ -211,7 +211,7 @@ def select_features(data: MultiTaskData, # a data set, either layout
     cols = [data.feature_names.index(f) for f in features]
     left = [f for f in data.feature_names if f not in features]
     info = {**data.info, "features_left_out": data.info.get("features_left_out", []) + left}
-    return MultiTaskData(data.X[:, cols], data.y, data.task, data.task_names, list(features), data.layout, info)
+    return MultiTaskData(data.X[:, cols], data.y, data.task, data.task_names, list(features), data.layout, info, data.offset)
 
 def select_tasks(data: MultiTaskData, # a groups-layout data set
                  tasks,               # the task names to keep: the new `task_names`, in this order
@@ -230,7 +230,7 @@ def select_tasks(data: MultiTaskData, # a groups-layout data set
     n = data.observed()
     left = {**data.info.get("tasks_left_out", {}), **{t: int(n[k]) for k, t in enumerate(data.task_names) if new[k] < 0}}
     return MultiTaskData(data.X[rows], data.y[rows], new[data.task[rows]], tasks, data.feature_names, "groups",
-                         {**data.info, "tasks_left_out": left})
+                         {**data.info, "tasks_left_out": left}, None if data.offset is None else data.offset[rows])
 
 # %% ../nbs/01_datasets.ipynb #acfe4dfe
 DATASETS = {"hsb82": _hsb82, "exam": _exam, "contraception": _contraception, "doctor_aus": _doctor_aus, "doctor_aus_counts": lambda: _doctor_aus(counts=True), "grunfeld": _grunfeld}
@@ -336,7 +336,8 @@ class RealData:
         X, y = np.concatenate([p.X for p in parts] + [held.X]), np.concatenate([p.y for p in parts] + [held.y])
         task = np.concatenate([p.task for p in parts] + [held.task + len(seen)])
         info = {**self.data.info, "unseen_tasks": out}
-        return Draw(train, val, MultiTaskData(X, y, task, seen + out, self.data.feature_names, "groups", info), None, False)
+        offset = None if held.offset is None else np.concatenate([p.offset for p in parts] + [held.offset])
+        return Draw(train, val, MultiTaskData(X, y, task, seen + out, self.data.feature_names, "groups", info, offset), None, False)
 
     @property
     def work(self) -> int:

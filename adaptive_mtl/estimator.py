@@ -34,9 +34,9 @@ def _d2(y, pred, w, family: int) -> float:
 
 class MTLRegressor(RegressorMixin, BaseEstimator):
     "A multi-task network (any `adaptive_mtl` method) as a scikit-learn regressor; task labels via `tasks=` or `task_col`."
-    __metadata_request__fit = {"tasks": True}            # routed by default once metadata routing is enabled
-    __metadata_request__predict = {"tasks": True}
-    __metadata_request__score = {"tasks": True}
+    __metadata_request__fit = {"tasks": True, "offset": True}   # routed by default once metadata routing is enabled
+    __metadata_request__predict = {"tasks": True, "offset": True}
+    __metadata_request__score = {"tasks": True, "offset": True}
 
     def __init__(self,
                  method="ahps",             # a method name ('stl', 'hps', 'sps', 'ahps', 'asps') or a `Method`
@@ -79,8 +79,8 @@ class MTLRegressor(RegressorMixin, BaseEstimator):
             raise ValueError(f"task_col must be a column name of a DataFrame X or a column index of an array X, got {self.task_col!r}")
         return np.delete(X, self.task_col, axis=1), X[:, self.task_col]
 
-    def _data(self, X, y, tasks, reset):
-        "Validate `X` (and `y`) and build the `MultiTaskData`."
+    def _data(self, X, y, tasks, reset, offset=None):
+        "Validate `X` (and `y`) and build the `MultiTaskData` (with the rows' `offset`)."
         X, tasks = self._take_tasks(X, tasks)
         X = validate_data(self, X, reset=reset, dtype=np.float64, ensure_min_samples=2 if reset else 1)
         names = [str(c) for c in self.feature_names_in_] if hasattr(self, "feature_names_in_") else [f"x{j}" for j in range(X.shape[1])]
@@ -93,7 +93,7 @@ class MTLRegressor(RegressorMixin, BaseEstimator):
         if y.ndim == 2:
             if tasks is not None: raise ValueError("a 2-D y is the targets layout (one column per task): do not also pass task labels")
             if not reset and y.shape[1] != self.n_tasks_: raise ValueError(f"y has {y.shape[1]} columns, the model was fitted on {self.n_tasks_} tasks")
-            return MultiTaskData.from_targets(X, y, names, ycols if reset else self.task_names_)
+            return MultiTaskData.from_targets(X, y, names, ycols if reset else self.task_names_, offset=offset)
         if y.ndim != 1: raise ValueError(f"y must be 1-D (groups layout, with tasks) or 2-D (targets layout), got shape {y.shape}")
         if not np.isfinite(y).all(): raise ValueError(f"y has {int((~np.isfinite(y)).sum())} NaN/inf value(s)")
         if tasks is None:
@@ -105,7 +105,7 @@ class MTLRegressor(RegressorMixin, BaseEstimator):
         if len(tasks) != len(X): raise ValueError(f"X has {len(X)} rows but tasks has {len(tasks)} labels")
         if not reset and self.unseen == "error": self._check_seen(tasks)
         order = None if reset else self.task_names_ + [t for t in map(plain, pd.unique(tasks)) if t not in set(self.task_names_)]
-        return MultiTaskData.from_groups(X, y, tasks, names, order)
+        return MultiTaskData.from_groups(X, y, tasks, names, order, offset=offset)
 
     def _check_seen(self, tasks):
         "An `UnseenTaskError` naming the labels in `tasks` that `fit` never saw."
@@ -122,9 +122,10 @@ class MTLRegressor(RegressorMixin, BaseEstimator):
             X,           # features `[n,p]` (with the task column when `task_col` is set)
             y,           # targets: `[n]` (groups layout) or `[n,K]` with NaN = unobserved (targets layout)
             tasks=None,  # the task label of each row (groups layout, unless `task_col` is set)
+            offset=None, # per row, added to the linear predictor of Poisson or Bernoulli tasks (log exposure); then needed in `predict` too
            ):
         "Fit on `X [n,p]` and `y` (`[n]` with `tasks` labels per row, or `[n,K]` with NaN = unobserved)."
-        data = self._data(X, y, tasks, reset=True)
+        data = self._data(X, y, tasks, reset=True, offset=offset)
         vf = self.validation_fraction
         if not 0 <= vf < 1: raise ValueError(f"validation_fraction must be in [0, 1), got {vf}")
         seed = int(np.random.default_rng().integers(2**31)) if self.random_state is None else int(self.random_state)
@@ -145,10 +146,11 @@ class MTLRegressor(RegressorMixin, BaseEstimator):
                 X,                 # features `[n,p]` (with the task column when `task_col` is set)
                 tasks=None,        # the task label of each row, as in `fit` (an unseen one gets the population prediction)
                 return_std=False,  # also the predictive SDs: `(mean, sd)` (random effects, or the validation residuals)
+                offset=None,       # the rows' offsets, when `fit` had them (log exposure: the prediction is the expected count)
                ):
         "Predictions in original units (the members' mean): `[n]` (groups layout; `tasks` labels as in `fit`) or `[n,K]` (targets layout)."
         check_is_fitted(self, "result_")
-        data = self._data(X, None, tasks, reset=False)
+        data = self._data(X, None, tasks, reset=False, offset=offset)
         return ensemble_predict(self.members_, data, return_std=return_std)
 
     def predict_interval(self,
@@ -175,9 +177,10 @@ class MTLRegressor(RegressorMixin, BaseEstimator):
               y,                   # true targets, `[n]` or `[n,K]`
               tasks=None,          # the task label of each row, as in `fit`
               sample_weight=None,  # weight per row
+              offset=None,         # the rows' offsets, when `fit` had them
              ):
         "$R^2$ of the predictions (for Poisson and Bernoulli tasks $D^2$, the share of the intercept-only deviance explained, as scikit-learn's GLMs): pooled over rows (groups layout), the mean over tasks of observed rows (targets layout)."
-        pred, y = self.predict(X, tasks), np.asarray(y, dtype=np.float64)
+        pred, y = self.predict(X, tasks, offset=offset), np.asarray(y, dtype=np.float64)
         fam = self.result_.scaler.family
         if y.ndim == 1: return _d2(y, pred, sample_weight, 0 if fam is None else int(fam.max()))
         w = np.ones(len(y)) if sample_weight is None else np.asarray(sample_weight, dtype=np.float64)
@@ -187,7 +190,7 @@ class MTLRegressor(RegressorMixin, BaseEstimator):
 # %% ../nbs/10_estimator.ipynb #b4d773e8
 class MTLClassifier(ClassifierMixin, MTLRegressor):
     "Binary tasks (Bernoulli, logit link) as a scikit-learn classifier: `predict_proba`, `predict`, `classes_`, `score` (accuracy)."
-    __metadata_request__predict_proba = {"tasks": True}
+    __metadata_request__predict_proba = {"tasks": True, "offset": True}
 
     def __init__(self, method="ahps", method_params=None, task_col=None, hidden=(32, 32), epochs=300, lr=3e-3, batch_size=32,
                  weight_decay=0.0, patience=30, validation_fraction=0.2, random_state=0, n_members=DEFAULT_MEMBERS,
@@ -198,7 +201,7 @@ class MTLClassifier(ClassifierMixin, MTLRegressor):
     def __sklearn_tags__(self):
         tags = ClassifierMixin.__sklearn_tags__(self); tags.target_tags.multi_output = False; return tags
 
-    def fit(self, X, y, tasks=None):
+    def fit(self, X, y, tasks=None, offset=None):
         "Fit on `X [n,p]` and two-label `y [n]` (with `tasks` labels per row, or `task_col`)."
         y = np.asarray(y).reshape(-1) if np.ndim(y) == 1 else np.asarray(y)
         if y.ndim != 1: raise ValueError(f"MTLClassifier takes a 1-D y of two labels; got shape {y.shape} (for several 0/1 targets "
@@ -207,19 +210,19 @@ class MTLClassifier(ClassifierMixin, MTLRegressor):
         self.classes_ = np.unique(y)
         if len(self.classes_) != 2:
             raise ValueError(f"MTLClassifier needs exactly two labels in y, got {len(self.classes_)}: {preview(map(repr, self.classes_[:10]))}")
-        return super().fit(X, (y == self.classes_[1]).astype(np.float64), tasks)
+        return super().fit(X, (y == self.classes_[1]).astype(np.float64), tasks, offset)
 
-    def predict_proba(self, X, tasks=None):
+    def predict_proba(self, X, tasks=None, offset=None):
         "`[n, 2]`: the probabilities of `classes_[0]` and `classes_[1]` (the members' mean)."
-        p = MTLRegressor.predict(self, X, tasks); return np.c_[1 - p, p]
+        p = MTLRegressor.predict(self, X, tasks, offset=offset); return np.c_[1 - p, p]
 
-    def predict(self, X, tasks=None):
+    def predict(self, X, tasks=None, offset=None):
         "The more probable label of every row."
-        return self.classes_[(self.predict_proba(X, tasks)[:, 1] >= 0.5).astype(int)]
+        return self.classes_[(self.predict_proba(X, tasks, offset)[:, 1] >= 0.5).astype(int)]
 
-    def score(self, X, y, tasks=None, sample_weight=None):
+    def score(self, X, y, tasks=None, sample_weight=None, offset=None):
         "Accuracy of `predict`."
-        return float(accuracy_score(y, self.predict(X, tasks), sample_weight=sample_weight))
+        return float(accuracy_score(y, self.predict(X, tasks, offset), sample_weight=sample_weight))
 
 # %% ../nbs/10_estimator.ipynb #d52d4f21
 def task_folds(tasks,       # the task label of each row (the `tasks=` of `fit`)

@@ -106,16 +106,24 @@ class FitResult:
     @torch.no_grad()
     def _predict_std(self, data: MultiTaskData):
         dev = next(self.model.parameters()).device
-        tt = TaskTensors(data, self.scaler, device=dev)
+        self._check_offset(data); tt = TaskTensors(data, self.scaler, device=dev)
         x, _, mask = tt.full()
         self.model.eval(); z = self.model(x); self.model.train()
         if self.random is not None: z = z + self.random.offset(x)
         return tt, z.cpu(), mask.cpu()
 
+    def _check_offset(self, data: MultiTaskData):
+        "A clear error when `data` has an offset and the model was fitted without one, or the reverse."
+        fitted = bool(getattr(self.model, "offset", False))
+        if fitted != (data.offset is not None):
+            raise ValueError("this model was fitted with an offset (log exposure): give the rows' offset too (offset=...)" if fitted
+                             else "these rows have an offset, but the model was fitted without one")
+
     @torch.no_grad()
-    def _population(self, X: np.ndarray) -> np.ndarray:
+    def _population(self, X: np.ndarray, offset=None) -> np.ndarray:
         "Original-unit predictions for rows of a task not seen in training: the mean over the known tasks' predictions with random effects 0."
-        x = torch.as_tensor(self.scaler.x(X), dtype=torch.float32, device=next(self.model.parameters()).device)
+        x = torch.as_tensor(self.scaler.x(X) if offset is None else np.column_stack([self.scaler.x(X), offset]), dtype=torch.float32,
+                            device=next(self.model.parameters()).device)
         self.model.eval(); g = self.model.population(x.expand(len(self.task_names), *x.shape)).double().cpu(); self.model.train()
         if self.random is not None: g = g + self.random.design(x.cpu())[0] @ self.random.beta
         g = (g * torch.as_tensor(self.scaler.y_std)[:, None] + torch.as_tensor(self.scaler.y_mean)[:, None]).numpy()
@@ -144,7 +152,8 @@ class FitResult:
         if not new.any(): out = self._predict_known(data, standardized)
         else:
             out, seen = np.empty(len(data)), np.flatnonzero(~new)
-            out[new] = self._population(data.X[new][:, self.schema.feature_order(data)])
+            self._check_offset(data)
+            out[new] = self._population(data.X[new][:, self.schema.feature_order(data)], None if data.offset is None else data.offset[new])
             if len(seen): out[seen] = self._predict_known(data.subset(seen), standardized)
         return (out, self._predictive_sd(data)) if return_std else out
 

@@ -78,7 +78,7 @@ class SharedHead(nn.Module):
 class MultiTaskMLP(nn.Module):
     "A `K`-task MLP `x [K,B,p] -> y [K,B]`: trunk of `TaskLinear` layers (shared or per task) and one linear head per task (or one for all, `shared_head`)."
     def __init__(self, n_features: int, n_tasks: int, hidden=(32, 32), sharing: str = "none", activation: str = "relu",
-                 dropout: float = 0.0, identical_init: bool = True, shared_head: bool = False):
+                 dropout: float = 0.0, identical_init: bool = True, shared_head: bool = False, offset: bool = False):
         super().__init__()
         if sharing not in SHARING: raise ValueError(f"unknown sharing {sharing!r}; choose one of {SHARING}")
         if n_tasks < 1 or n_features < 1: raise ValueError(f"need n_tasks >= 1 and n_features >= 1, got {n_tasks}, {n_features}")
@@ -88,8 +88,8 @@ class MultiTaskMLP(nn.Module):
         inplace = {"relu": dict(inplace=True), "elu": dict(inplace=True)}.get(activation, {})   # on the layer's fresh output
         if activation not in acts: raise ValueError(f"unknown activation {activation!r}; choose one of {tuple(acts)}")
         self.config = dict(n_features=n_features, n_tasks=n_tasks, hidden=hidden, sharing=sharing,
-                           activation=activation, dropout=dropout, identical_init=identical_init, shared_head=shared_head)
-        self.n_tasks, self.sharing = n_tasks, sharing
+                           activation=activation, dropout=dropout, identical_init=identical_init, shared_head=shared_head, offset=offset)
+        self.n_tasks, self.sharing, self.offset = n_tasks, sharing, offset
         dims = (n_features,) + hidden
         self.trunk = nn.ModuleList([self._layer(n_tasks, i, o, sharing, identical_init) for i, o in zip(dims, dims[1:])])
         self.act = acts[activation](**inplace)
@@ -112,6 +112,7 @@ class MultiTaskMLP(nn.Module):
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         "The last trunk layer's activations `[K,B,h]`."
+        if self.offset: x = x[..., :-1]
         for layer in self.trunk: x = self.drop(self.act(layer(x)))
         return x
 
@@ -121,7 +122,11 @@ class MultiTaskMLP(nn.Module):
 
     def population_features(self, x: torch.Tensor) -> tuple:
         "`(population output [K,B], last hidden features [K,B,h])` of a `shared_head` network: what its random effects are fitted on."
-        h = self.features(x); return self.head.population(h).squeeze(-1), h
+        h = self.features(x); return self._plus_offset(self.head.population(h).squeeze(-1), x), h
+
+    def _plus_offset(self, out: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        "`out` plus the rows' offset, the last column of `x` (with `offset`)."
+        return out + x[..., -1] if self.offset else out
 
     def stacked(self, tensors: dict, x: torch.Tensor, population: bool = False) -> tuple:
         "`(output [R, K, B], last hidden features)` of R networks of this shape whose weights are `tensors` (by `state_dict` name, each `[R, ...]`) on `x [R, K, B, p]`, in one pass: replicates and tasks share every batched product. No dropout; rows untied."
@@ -130,18 +135,20 @@ class MultiTaskMLP(nn.Module):
             t = tensors[name]; t = t.unsqueeze(1).expand(R, K, *t.shape[1:]) if shared else t
             return t.reshape(R * K, *t.shape[2:])
         h = x.reshape(R * K, B, -1)
+        if self.offset: h, off = h[..., :-1], h[..., -1].view(R, K, B)
         for i, layer in enumerate(self.trunk):
             shared = getattr(layer, "shared", False)
             h = self.act(task_linear(h, per_task(f"trunk.{i}.weight", shared), per_task(f"trunk.{i}.bias", shared)))
         head = isinstance(self.head, SharedHead)
         out = task_linear(h, per_task("head.weight", head), per_task("head.bias", head))
         if head and not population: out = out + h @ per_task("head.dev")[..., None]
-        return out.view(R, K, B), h.view(R, K, B, -1)
+        out = out.view(R, K, B)
+        return out + off if self.offset else out, h.view(R, K, B, -1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 3 or x.shape[0] != self.n_tasks:
             raise ValueError(f"expected x of shape [n_tasks={self.n_tasks}, batch, features], got {tuple(x.shape)}")
-        return self.head(self.features(x)).squeeze(-1)
+        return self._plus_offset(self.head(self.features(x)).squeeze(-1), x)
 
 # %% ../nbs/02_layers.ipynb #e6298761
 def tie(g: torch.Tensor,            # row gradients `[K,rows,...]`, or `[R,K,rows,...]` for R replicates

@@ -11,16 +11,12 @@ import torch
 from torch.func import stack_module_state
 from .checks import layer_widths, torch_device
 from .data import DataSchema, MultiTaskData, Scaler, TaskTensors
-from fastcore.basics import patch
-from torch.func import functional_call
-from .hard import NodeController
-from .methods import AHPS, ASPS, SPS, Method, StepInfo, get_method
-from .similarity import SIMILARITY_SOURCES
-from .soft import AdaptiveSoftPenalty, SignRule, _ClosedForm
+from .methods import Method, get_method
 from .fitted import FitResult
 from .trainer import (EarlyStopping, TrainingError, _checked, _keep_heap, loss_columns, task_losses, _random_slopes, _refit_random,
                                   _families, _start_at_intercept)
 from .mixed import RandomEffects
+import adaptive_mtl.replicate_methods       # the methods' replicate hooks (patched onto SPS, AHPS, ASPS)
 
 # %% auto #0
 __all__ = ['REPLICABLE', 'same_epochs', 'fit_replicates', 'ensemble_predict']
@@ -105,8 +101,8 @@ def _check_replicates(method, draws, seeds) -> list:
                          f"with fit() (replicates batch {', '.join(REPLICABLE)})")
     draws = [draws] * len(seeds) if isinstance(draws, tuple) else list(draws)
     if not seeds or len(draws) != len(seeds): raise ValueError(f"{len(draws)} data draws for {len(seeds)} seeds: give one per seed")
-    schemas = {repr(DataSchema.of(tr)) for tr, _ in draws}
-    if len(schemas) > 1: raise ValueError("every replicate needs the same tasks, features and layout")
+    schemas = {repr(DataSchema.of(tr)) + str(tr.offset is None) for tr, _ in draws}
+    if len(schemas) > 1: raise ValueError("every replicate needs the same tasks, features and layout (and an offset in all or none)")
     if len({v is None for _, v in draws}) > 1: raise ValueError("give a validation split to every replicate or to none")
     return draws
 
@@ -193,7 +189,7 @@ def _replicate_models(methods, draws, seeds, hidden, activation, slopes, codes, 
     models = []
     for seed, m, (tr, _) in zip(seeds, methods, draws):
         torch.manual_seed(seed)
-        model = m.build(tr.n_features, tr.n_tasks, hidden, activation=activation, shared_head=slopes is not None).to(dev)
+        model = m.build(tr.n_features, tr.n_tasks, hidden, activation=activation, shared_head=slopes is not None, offset=tr.offset is not None).to(dev)
         if slopes is not None: torch.nn.init.zeros_(model.head.weight); torch.nn.init.zeros_(model.head.bias)
         else: _start_at_intercept(model, tr, codes)
         models.append(model)
@@ -303,118 +299,6 @@ def _results(methods, models, params, run, state, history, scalers, draws, seeds
         if random is not None and draws[r][1] is not None and config["refit_random"]:
             tr, va = draws[r]; _refit_random(out[-1], [TaskTensors(tr, scalers[r]), TaskTensors(DataSchema.of(tr).align(va), scalers[r])])
     return out
-
-# %% ../nbs/08_replicates.ipynb #rp000002
-def _trunk(params: dict, buffers: dict, n_layers: int, *fields) -> list:
-    "Per trunk layer, the stacked tensors named `trunk.{i}.{field}` (parameters or buffers)."
-    tensors = {**params, **buffers}
-    return [tuple(tensors[f"trunk.{i}.{f}"] for f in fields) for i in range(n_layers)]
-
-# %% ../nbs/08_replicates.ipynb #2c3489c8
-@patch
-def attach_replicates(self: SPS, model, params, buffers, optimizer=None):
-    self._trunk = [t for pair in _trunk(params, buffers, len(model.trunk), "weight", "bias") for t in pair]
-@patch
-def keep_replicates(self: SPS, keep, params, buffers):
-    self._trunk = [t for pair in _trunk(params, buffers, len(self._trunk) // 2, "weight", "bias") for t in pair]
-@patch
-def penalty_replicates(self: SPS, step, batch, pred, losses):
-    "λ times each replicate's mean constraint `[R]` (what `SPS.penalty` gives each alone)."
-    total = 0
-    for p in self._trunk: total = total + ((p - p.mean(1, keepdim=True)) ** 2).flatten(1).sum(1)
-    return self.lam * total
-
-# %% ../nbs/08_replicates.ipynb #rp000004
-@patch
-def attach_replicates(self: AHPS, model, params, buffers, optimizer=None):
-    self._ctl = NodeController(**self.config())
-    self._ctl.attach_replicates(model, _trunk(params, buffers, len(model.trunk), "weight", "bias", "split_mask"), optimizer)
-@patch
-def after_backward_replicates(self: AHPS, optimizer, step): self._ctl.update()
-@patch
-def log_replicates(self: AHPS, n_replicates): return self._ctl.log_replicates()
-@patch
-def replicate_state(self: AHPS, replicate): return self._ctl.state_dict(replicate)
-@patch
-def keep_replicates(self: AHPS, keep, params, buffers):
-    self._ctl.keep_replicates(keep, _trunk(params, buffers, len(self._ctl.trunk), "weight", "bias", "split_mask"))
-
-# %% ../nbs/08_replicates.ipynb #rp000006
-def _stacked_graph_penalty(couplings: list, # R `GraphCoupling`s, refreshed, one per replicate
-                          params: list, # the R replicates' trunk tensors stacked `[R, K, ...]`
-                         ) -> tuple:
-    "The R graph penalties `[R]` on stacked trunks in one pass, and what `pull` needs after the backward pass: the stacked gradients and U."
-    R, K = params[0].shape[:2]
-    W = torch.cat([p.detach().reshape(R, K, -1) for p in params], -1)
-    W, P = W - W.mean(1, keepdim=True), W.shape[-1]
-    if all(c.mask is None for c in couplings): MW, scale = W, couplings[0].scale
-    else:
-        MW = torch.stack([W[r] if c.mask is None else c.mask * W[r] for r, c in enumerate(couplings)])
-        scale = torch.stack([torch.as_tensor(c.scale, dtype=W.dtype).expand(K, P) for c in couplings])
-    active = torch.stack([c.active_weight.expand(K, P) for c in couplings])
-    U = torch.stack([torch.addmm(a * w, c.weights, m, alpha=-1) for a, w, c, m in zip(active, W, couplings, MW)])   # as alone: a batched product splits its threads otherwise
-    grad = U * scale
-    split = lambda t: [c.reshape(p.shape) for c, p in zip(t.split(couplings[0].sizes, -1), params)]
-    return _ClosedForm.apply(0.5 * (W * grad).sum((1, 2)), split(grad), *params), split(grad), split(U)
-
-def _stacked_observe(rules: list): # the R replicates' attached `SignRule`s
-    "One `observe` for R replicates: their run counters become views of stacked `[R, ...]` tensors, counted together."
-    stacked = [torch.stack(runs) for runs in zip(*(rule.runs for rule in rules))]
-    for r, rule in enumerate(rules): rule.runs = [s[r] for s in stacked]
-    def observe(conflicts): torch._foreach_add_(stacked, 1); torch._foreach_mul_(stacked, conflicts)
-    return observe
-
-class _Replica(torch.nn.Module):
-    "One replicate of a stacked network (`functional_call` on its slices), for a similarity that reads the model."
-    def __init__(self, model, tensors: dict):
-        super().__init__(); self.n_tasks, self._tensors = model.n_tasks, tensors
-        object.__setattr__(self, "_net", model)                          # not a submodule: its parameters are the slices
-    def forward(self, x): return functional_call(self._net, self._tensors, (x,))
-
-# %% ../nbs/08_replicates.ipynb #rp000007
-@patch
-def attach_replicates(self: ASPS, model, params, buffers, optimizer=None):
-    "One penalty per replicate, bound to its slices of the stacked trunk."
-    self._trunk = [t for pair in _trunk(params, buffers, len(model.trunk), "weight", "bias") for t in pair]
-    tensors = {**params, **buffers}
-    self._replicas = [(AdaptiveSoftPenalty(**self.config()), _Replica(model, {k: v[r] for k, v in tensors.items()}))
-                      for r in range(len(self._trunk[0]))]
-    for r, (pen, replica) in enumerate(self._replicas): pen.attach(replica, [t[r] for t in self._trunk])
-    self._stacked = self.coupling == "graph" and self.lam0 > 0 and SIMILARITY_SOURCES[self.similarity].reads != "model"
-    rules = [pen.rule for pen, _ in self._replicas]
-    self._observe = _stacked_observe(rules) if self._stacked and type(rules[0]) is SignRule else None
-@patch
-def prepare_replicates(self: ASPS, tensors):
-    for (pen, _), t in zip(self._replicas, tensors): pen.prepare(*t)
-@patch
-def penalty_replicates(self: ASPS, step, batch, pred, losses):
-    "The R penalties; the graph coupling of every replicate in one batched pass when no similarity is read from the model."
-    self._infos = [StepInfo(step, *parts) for parts in zip(*batch, pred, losses)]
-    if not self._stacked: return torch.stack([pen(replica, info) for (pen, replica), info in zip(self._replicas, self._infos)])
-    value, self._grads, self._U = _stacked_graph_penalty([pen.coupling for pen, _ in self._replicas], self._trunk)
-    return value
-@patch
-def after_backward_replicates(self: ASPS, optimizer, step):
-    grads = [t.grad for t in self._trunk]
-    tasks = [g - p for g, p in zip(grads, self._grads)] if self._stacked and all(g is not None for g in grads) else None
-    observed = tasks is not None and self._observe is not None
-    if observed: self._observe([t * u < 0 for t, u in zip(tasks, self._U)])           # every replicate's sign rule at once
-    if observed and step % self.update_every: return                                  # the rest happens at updates only
-    for r, ((pen, replica), info) in enumerate(zip(self._replicas, self._infos)):
-        pulled = None if tasks is None else ([t[r] for t in tasks], [u[r] for u in self._U])
-        pen.after_backward(replica, info, [None if g is None else g[r] for g in grads], pulled, observed)
-@patch
-def log_replicates(self: ASPS, n_replicates): return [pen.log() for pen, _ in self._replicas]
-@patch
-def replicate_state(self: ASPS, replicate): return self._replicas[replicate][0].state_dict()
-@patch
-def keep_replicates(self: ASPS, keep, params, buffers):
-    "Rebind the kept replicates' penalties (their state unchanged) to their slices of the new stacked tensors."
-    self._trunk = [t for pair in _trunk(params, buffers, len(self._trunk) // 2, "weight", "bias") for t in pair]
-    tensors, self._replicas = {**params, **buffers}, [self._replicas[i] for i in keep]
-    for r, (pen, replica) in enumerate(self._replicas):
-        replica._tensors = {k: v[r] for k, v in tensors.items()}; pen.params = [t[r] for t in self._trunk]; pen._refresh(False)
-    if self._observe is not None: self._observe = _stacked_observe([pen.rule for pen, _ in self._replicas])
 
 # %% ../nbs/08_replicates.ipynb #37fc67d4
 def ensemble_predict(results: list,       # `FitResult`s of one data set, e.g. from `fit_replicates(method, (train, val), seeds)`

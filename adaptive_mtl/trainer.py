@@ -202,8 +202,13 @@ def _codes(scaler: Scaler) -> torch.Tensor | None:
     return None if scaler.family is None else torch.as_tensor(scaler.family)
 
 def _families(family, train: MultiTaskData, val: MultiTaskData | None, fractional: bool, slopes) -> np.ndarray | None:
-    "Family codes `[K]` of `fit(family=...)` with every split's targets checked against them; None when every task is Gaussian."
+    "Family codes `[K]` of `fit(family=...)` with every split's targets (and offsets) checked against them; None when every task is Gaussian."
     codes = family_codes(family, train.task_names)
+    if (train.offset is None) != (val is None or val.offset is None) and val is not None:
+        raise ValueError("the training split has an offset and the validation split not (or the reverse): give one to both")
+    if train.offset is not None and not codes.all():
+        raise ValueError(f"an offset is added to the linear predictor of Poisson or Bernoulli tasks (a log exposure); task "
+                         f"{train.task_names[int(np.flatnonzero(codes == 0)[0])]!r} is Gaussian: give it family='poisson' or drop the offset")
     if not codes.any(): return None
     if slopes is not None and len(set(codes.tolist())) > 1:
         raise ValueError("random effects need one family for every task; got " + ", ".join(sorted({FAMILIES[c] for c in codes})))
@@ -217,7 +222,13 @@ def _start_at_intercept(model: MultiTaskMLP, train: MultiTaskData, codes: np.nda
     if codes is None: return
     n = train.observed()
     ybar = np.bincount(train.task, train.y, train.n_tasks) / np.maximum(n, 1) if train.layout == "groups" else np.nanmean(train.y, 0)
-    model.head.bias += torch.as_tensor(start_offsets(ybar, n, codes), dtype=model.head.bias.dtype, device=model.head.bias.device)[:, None]
+    start = start_offsets(ybar, n, codes) - (0 if train.offset is None else _mean_offset(train))   # the offset is added on top
+    model.head.bias += torch.as_tensor(start, dtype=model.head.bias.dtype, device=model.head.bias.device)[:, None]
+
+def _mean_offset(data: MultiTaskData) -> np.ndarray:
+    "Each task's mean offset over its observed rows `[K]`."
+    if data.layout == "groups": return np.bincount(data.task, data.offset, data.n_tasks) / np.maximum(data.observed(), 1)
+    return np.array([data.offset[~np.isnan(data.y[:, k])].mean() for k in range(data.n_tasks)])
 
 def _random_slopes(spec, train: MultiTaskData) -> list | None:
     "The random-slope features of `fit(random_effects=spec)` (None: no random effects), checked against the data."
@@ -314,7 +325,8 @@ def fit(method="ahps",                     # a `Method` or its name: 'ahps' (the
     train_tensors = TaskTensors(train, scaler, device=dev)
     val_tensors = TaskTensors(val, scaler, device=dev) if val is not None else None
     _keep_heap(16 * train.n_tasks * min(batch_size, train_tensors.n_rows) * sum(hidden), dev)   # 4 float32 copies of a batch's activations
-    model = method.build(train.n_features, train.n_tasks, hidden, activation=activation, dropout=dropout, shared_head=slopes is not None).to(dev)
+    model = method.build(train.n_features, train.n_tasks, hidden, activation=activation, dropout=dropout, shared_head=slopes is not None,
+                         offset=train.offset is not None).to(dev)
     if slopes is None: _start_at_intercept(model, train, codes)       # with random effects the GLMM's intercept starts it
     opt = _OPTIMIZERS[optimizer](model.parameters(), lr=lr, weight_decay=weight_decay, **_ONE_PASS[optimizer])
     method.attach(model, opt); method.prepare(*train_tensors.full())

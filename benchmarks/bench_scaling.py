@@ -14,7 +14,7 @@ from adaptive_mtl.trainer import task_losses
 from adaptive_mtl.methods import StepInfo
 name, K, B, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 torch.set_num_threads(threads); torch.manual_seed(0)
-method = get_method(name); model = method.build(10, K, (32, 32)); opt = torch.optim.Adam(model.parameters(), 3e-3, foreach=True)
+method = get_method(name); model = method.build(10, K, (32, 32)); opt = torch.optim.Adam(model.parameters(), 3e-3, fused=True)
 method.attach(model, opt)
 x, y, mask = torch.randn(K, B, 10), torch.randn(K, B), torch.ones(K, B, dtype=torch.bool); method.prepare(x, y, mask)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss

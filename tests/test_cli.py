@@ -53,7 +53,7 @@ def _option_blocks(help_text):
 @pytest.mark.parametrize("command, expected", [
     ("fit", {"--epochs", "--lr", "--batch-size", "--patience", "--val", "--test", "--seed", "--device", "--method", "--hidden",
              "--out", "--csv", "--target", "--task", "--targets", "--features", "--dummies", "--drop", "--quiet",
-                 "--random-effects", "--members", "--family"}),
+                 "--random-effects", "--members", "--family", "--offset", "--exposure"}),
     ("simulate", {"--preset", "--jobs", "--out", "--scheduler", "--reps", "--quiet", "--family"})])
 def test_every_option_has_help_and_default(command, expected):
     code, out, _ = run_cli(command, "--help")
@@ -281,3 +281,21 @@ def test_simulate_counts_and_yes_no(tmp_path, capsys):
     res = pd.read_csv(tmp_path / "results.csv")
     assert set(res.setting) == {"related_n100_bernoulli", "mixed_n100_bernoulli"} and len(res) == 5 * (4 + 6)
     assert "deviance (2 x log loss)" in (tmp_path / "summary.md").read_text()
+
+
+def test_exposure_and_offset_columns(tmp_path, capsys):
+    "--exposure COL models counts as exposure x rate (its log is the offset, not a feature); --offset COL takes the log directly; bad values are named."
+    rng = np.random.default_rng(2); x = rng.normal(size=300); g = np.repeat(["a", "b", "c"], 100); years = np.exp(rng.uniform(-1, 1, 300))
+    path = tmp_path / "claims.csv"
+    df = pd.DataFrame({"g": g, "x": x, "years": years, "log_years": np.log(years), "claims": rng.poisson(years * np.exp(0.5 * x))})
+    df.to_csv(path, index=False)
+    code, out, _ = fit_cli(capsys, path, "--target", "claims", "--task", "g", "--exposure", "years", "--drop", "log_years", "--family", "poisson",
+                           "--members", "1", out=tmp_path / "e")
+    assert code == 0 and "features (1): x" in out
+    code, out, _ = fit_cli(capsys, path, "--target", "claims", "--task", "g", "--offset", "log_years", "--drop", "years", "--family", "poisson",
+                           "--members", "1", out=tmp_path / "o")
+    a, b = (pd.read_csv(tmp_path / d / "metrics.csv", index_col=0).loc["overall", "deviance"] for d in ("e", "o"))
+    assert code == 0 and np.isclose(a, b, rtol=1e-6)
+    df.loc[4, "years"] = 0; df.to_csv(path, index=False)
+    code, _, err = fit_cli(capsys, path, "--target", "claims", "--task", "g", "--exposure", "years", "--drop", "log_years", "--family", "poisson", out=tmp_path / "z")
+    assert code == 2 and "column 'years' has 1 value(s) that are not positive numbers (rows 4)" in err

@@ -142,3 +142,54 @@ def test_variance_components_of_a_logistic_network(data):
     np.testing.assert_allclose(vc.loc["residual", "variance"], np.pi ** 2 / 3); np.testing.assert_allclose(vc.attrs["icc"], g / (g + np.pi ** 2 / 3))
     counts = fit("hps", *data["poisson"][:2], family="poisson", random_effects="intercept", seed=0, **FAST).variance_components()
     assert "residual" not in counts.index and np.isnan(counts.attrs["icc"])
+
+
+def exposed(seed: int = 0, n: int = 600) -> tuple:
+    "(train, val, test) of K tasks of counts with exposures from e^-1.5 to e^1.5: y ~ Poisson(exposure x rate(x))."
+    r = np.random.default_rng(seed)
+    X = r.normal(size=(n, P)); task = r.integers(0, K, n); log_e = r.uniform(-1.5, 1.5, n)
+    y = r.poisson(np.exp(log_e + 0.4 * X[:, 0] - 0.3 * X[:, 1] + 0.2 * task)).astype(float)
+    return MultiTaskData.from_groups(X, y, task, offset=log_e).split(0.2, 0.3, seed=seed)
+
+def test_an_offset_is_a_log_exposure():
+    "With offset=log(exposure) the prediction is exposure x rate: doubling the exposure doubles it; it fits varying exposures far better than no offset."
+    from adaptive_mtl.families import response_deviance
+    gains = []
+    for seed in range(2):
+        tr, va, te = exposed(seed)
+        plain = [MultiTaskData(d.X, d.y, d.task, d.task_names, d.feature_names, "groups") for d in (tr, va, te)]
+        a = fit("stl", tr, va, family="poisson", seed=seed, epochs=60, progress=False)
+        b = fit("stl", plain[0], plain[1], family="poisson", seed=seed, epochs=60, progress=False)
+        twice = MultiTaskData(te.X, te.y, te.task, te.task_names, te.feature_names, "groups", te.info, te.offset + np.log(2))
+        np.testing.assert_allclose(a.predict(twice), 2 * a.predict(te), rtol=1e-5)
+        np.testing.assert_allclose(a.predict_linear(te), np.log(a.predict(te)), rtol=1e-5, atol=1e-6)
+        gains.append(response_deviance(te.y, b.predict(plain[2]), 1).mean() - response_deviance(te.y, a.predict(te), 1).mean())
+    assert min(gains) > 0.5, gains                                  # mean Poisson deviance per row, about 2.6 without vs 1.1 with
+
+@pytest.mark.parametrize("name", ["hps", "asps"])
+def test_offset_save_load_replicates_and_random_effects(name, tmp_path):
+    tr, va, te = exposed(3)
+    r = fit(name, tr, va, family="poisson", seed=2, **FAST)
+    r.save(tmp_path / "m.pt"); np.testing.assert_array_equal(load(tmp_path / "m.pt").predict(te), r.predict(te))
+    batched = fit_replicates(name, [(tr, va)] * 2, [2, 5], family="poisson", **{k: v for k, v in FAST.items() if k != "progress"})
+    np.testing.assert_allclose(batched[0].predict(te), r.predict(te), rtol=1e-5)
+    glmm = fit(name, tr, va, family="poisson", random_effects="intercept", seed=2, **FAST)
+    assert np.isfinite(glmm.predict(te)).all() and glmm.predict(te).min() > 0
+    no = MultiTaskData(te.X, te.y, te.task, te.task_names, te.feature_names, "groups")
+    with pytest.raises(ValueError, match="fitted with an offset"): r.predict(no)
+
+def test_offset_errors_are_named(data):
+    tr, va, _ = exposed(4)
+    plain_val = MultiTaskData(va.X, va.y, va.task, va.task_names, va.feature_names, "groups")
+    with pytest.raises(ValueError, match="validation split not"): fit("stl", tr, plain_val, family="poisson", **FAST)
+    with pytest.raises(ValueError, match="task 0 is Gaussian"): fit("stl", tr, va, **FAST)
+    with pytest.raises(ValueError, match="NaN/inf"): MultiTaskData.from_groups(tr.X, tr.y, tr.task, offset=np.full(len(tr), -np.inf))
+    with pytest.raises(ValueError, match="without one"): fit("stl", *data["poisson"][:2], family="poisson", **FAST).predict(tr)
+
+def test_estimator_takes_an_offset():
+    from adaptive_mtl.estimator import MTLRegressor
+    tr, _, te = exposed(5)
+    m = MTLRegressor(method="stl", family="poisson", epochs=10, n_members=1, random_effects=None).fit(tr.X, tr.y, tr.task, offset=tr.offset)
+    twice = m.predict(te.X, te.task, offset=te.offset + np.log(3))
+    np.testing.assert_allclose(twice, 3 * m.predict(te.X, te.task, offset=te.offset), rtol=1e-5)
+    with pytest.raises(ValueError, match="fitted with an offset"): m.predict(te.X, te.task)
