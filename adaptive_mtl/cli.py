@@ -6,88 +6,12 @@
 from __future__ import annotations
 import argparse, math, sys, tempfile, warnings
 from pathlib import Path
+from .csvdata import _cols, read_csv_data
 
 # %% auto #0
 __all__ = ['positive_int', 'seed_int', 'fraction', 'positive_real', 'RESULT_FILES', 'FIVE', 'PRESETS', 'FIT_EPILOG', 'COMMANDS',
-           'read_csv_data', 'widths', 'check_out', 'random_effects_spec', 'family_spec', 'evaluation_split', 'cmd_fit',
-           'cmd_simulate', 'main']
-
-# %% ../nbs/12_cli.ipynb #1cf05e41
-def _cols(text): return [c.strip() for c in text.split(",") if c.strip()] if text else []
-
-def _is_text(s) -> bool:
-    "A column whose every non-missing cell is a word, not a number (a category, not a typo in a numeric column)."
-    import pandas as pd
-    if pd.api.types.is_numeric_dtype(s) or pd.api.types.is_bool_dtype(s) or s.isna().all(): return False
-    return bool(pd.to_numeric(s.dropna(), errors="coerce").isna().all())
-
-def _encode(df,       # the CSV as read
-            features, # the feature columns, in order
-            dummies,  # the text columns to one-hot encode
-           ):
-    "The feature table: `dummies` one-hot encoded (first sorted level the reference; missing its own `COL_nan`), the rest as read."
-    import pandas as pd
-    text = [c for c in features if c not in dummies and _is_text(df[c])]
-    if text: raise ValueError(f"column(s) {text} hold text (e.g. {df[text[0]].dropna().iloc[0]!r}): one-hot encode with "
-                              f"--dummies {','.join(text)}, or leave out with --drop {','.join(text)}")
-    return pd.concat([pd.get_dummies(df[c], prefix=c, drop_first=True, dummy_na=bool(df[c].isna().any()), dtype=float)
-                      if c in dummies else df[[c]] for c in features], axis=1)
-
-# %% ../nbs/12_cli.ipynb #90db77da
-def read_csv_data(csv,           # path of the CSV file
-                  target=None,   # the target column (one task, or groups as tasks with `task`)
-                  task=None,     # the column naming each row's task (groups as tasks), read as text
-                  targets=None,  # comma-separated target columns (targets as tasks; empty = unobserved)
-                  features=None, # comma-separated feature columns (default: every other column)
-                  dummies=None,  # comma-separated categorical columns to one-hot encode
-                  drop=None,     # comma-separated columns to ignore
-                  offset=None,   # a column added to the linear predictor (log exposure), not a feature
-                  exposure=None, # a column of positive exposures (observation time, population): its log is the offset
-                 ):
-    "A `MultiTaskData` from a CSV: `target` (+`task`: groups as tasks; alone: one task) or `targets` (targets as tasks)."
-    import numpy as np, pandas as pd
-    from adaptive_mtl.checks import no_duplicates, preview
-    from adaptive_mtl.data import MultiTaskData
-    path = Path(csv)
-    if not path.is_file(): raise ValueError(f"no CSV file at {path}")
-    try:
-        header = pd.read_csv(path, header=None, nrows=1, dtype=str).iloc[0].dropna().tolist()
-        df = pd.read_csv(path, dtype={task: str} if task else None)        # task ids as written: '0101' is not '101'
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as e:
-        raise ValueError(f"cannot parse {path} as CSV: {str(e).strip().splitlines()[0]}") from None
-    no_duplicates(header, "CSV column")
-    targets, features, dummies, drop = _cols(targets), _cols(features), _cols(dummies), _cols(drop)
-    if targets and (target or task): raise ValueError("give either --target COL (with --task COL for groups as tasks) or --targets C1,C2,..., not both")
-    if task and not target: raise ValueError("--task needs --target COL naming the outcome column")
-    if not (targets or target): raise ValueError("name the outcome: --target COL (--task COL makes each group a task) or --targets C1,C2,...")
-    if offset and exposure: raise ValueError("give either --offset COL (log scale) or --exposure COL, not both")
-    used = targets + [c for c in (target, task, offset, exposure) if c]
-    missing = [c for c in used + features + dummies + drop if c not in df.columns]
-    if missing: raise ValueError(f"unknown column {missing[0]!r}; the CSV has columns {list(df.columns)}")
-    features = features or [c for c in df.columns if c not in used + drop]
-    if not features: raise ValueError("no feature columns left")
-    no_duplicates(features, "feature")
-    stray = [c for c in dummies if c not in features]
-    if stray: raise ValueError(f"--dummies {','.join(stray)}: not among the features {features}")
-    X, info, off = _encode(df, features, dummies), dict(source=str(path)), _offset_column(df, offset, exposure)
-    if targets: return MultiTaskData.from_targets(X, df[targets], info=info, offset=off)
-    gone = df[target].isna().to_numpy()
-    if gone.any(): raise ValueError(f"target column {target!r} has {int(gone.sum())} missing value(s) (rows "
-                                    f"{preview(np.flatnonzero(gone))}); drop those rows first")
-    tasks = df[task] if task else np.full(len(df), str(target), dtype=object)   # no --task: one task named after the target
-    return MultiTaskData.from_groups(X, df[target], tasks, info=info, offset=off)
-
-def _offset_column(df, offset, exposure):
-    "The offset of `--offset COL` or the log of `--exposure COL` (positive numbers), or None."
-    import numpy as np, pandas as pd
-    from adaptive_mtl.checks import preview
-    col = offset or exposure
-    if not col: return None
-    v = pd.to_numeric(df[col], errors="coerce").to_numpy(dtype=float)
-    bad = np.flatnonzero(~np.isfinite(v) | ((v <= 0) if exposure else False))
-    if len(bad): raise ValueError(f"column {col!r} has {len(bad)} value(s) that are not " + ("positive numbers" if exposure else "finite numbers")
-                                  + f" (rows {preview(bad)})")
-    return np.log(v) if exposure else v
+           'widths', 'check_out', 'random_effects_spec', 'family_spec', 'evaluation_split', 'cmd_fit', 'cmd_simulate',
+           'main']
 
 # %% ../nbs/12_cli.ipynb #28c5ffec
 def _number(kind,  # `int` or `float`
