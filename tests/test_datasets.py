@@ -2,7 +2,8 @@
 import sys
 import numpy as np
 import pytest
-from adaptive_mtl.datasets import load_dataset, DATASETS, _rdata
+from adaptive_mtl.datasets import load_dataset, DATASETS
+from adaptive_mtl.realdata import _rdata
 
 def test_hsb82_has_160_school_tasks():
     d = load_dataset("hsb82")
