@@ -36,11 +36,10 @@ class _Objective:
 class _StackedAdam:
     "Adam on stacked `[R, ...]` parameters: the fused kernel `fit`'s Adam runs, applied to each replicate's slices, so a replicate's update is bit for bit its update alone (the kernel rounds a tensor's last elements its own way, so one pass over the stacked tensor would not be)."
     elementwise = True                                       # AHPS's check: shared rows stay tied, their state carries into a split
-    def __init__(self, params, lr=1e-3, weight_decay=0.0, betas=(0.9, 0.999), eps=1e-8):
+    def __init__(self, params, lr=1e-3, weight_decay=0.0, betas=(0.9, 0.999), eps=1e-8, state=None):
         self.params, self.defaults = list(params), dict(lr=lr, weight_decay=weight_decay, betas=betas, eps=eps)
-        self.exp_avg, self.exp_avg_sq = [torch.zeros_like(p) for p in self.params], [torch.zeros_like(p) for p in self.params]
-        self.steps = torch.zeros(len(self.params[0]), len(self.params)); self._bind()
-    def _bind(self):
+        self.exp_avg, self.exp_avg_sq, self.steps = state or ([torch.zeros_like(p) for p in self.params], [torch.zeros_like(p) for p in self.params],
+                                                             torch.zeros(len(self.params[0]), len(self.params)))
         self.R = len(self.params[0]); each = lambda ts: [t[r] for r in range(self.R) for t in ts]
         self._slices = (each(self.params), each(self.exp_avg), each(self.exp_avg_sq), list(self.steps.flatten().split(1)))
     def zero_grad(self, set_to_none: bool = True):
@@ -53,9 +52,7 @@ class _StackedAdam:
                            beta1=d["betas"][0], beta2=d["betas"][1], weight_decay=d["weight_decay"], eps=d["eps"], maximize=False)
     def keep(self, params, idx):
         "The optimizer of the replicates `idx` only, now stacked as `params`, their state unchanged."
-        new = _StackedAdam.__new__(_StackedAdam); new.params, new.defaults = list(params), self.defaults
-        new.exp_avg, new.exp_avg_sq, new.steps = [t[idx] for t in self.exp_avg], [t[idx] for t in self.exp_avg_sq], self.steps[idx]
-        new._bind(); return new
+        return _StackedAdam(params, **self.defaults, state=([t[idx] for t in self.exp_avg], [t[idx] for t in self.exp_avg_sq], self.steps[idx]))
 
 def _pad_rows(t: torch.Tensor, n: int) -> torch.Tensor:
     "`t [K,n_r,...]` with zero (masked-out) rows appended up to `n` rows."

@@ -204,7 +204,7 @@ def _codes(scaler: Scaler) -> torch.Tensor | None:
 def _families(family, train: MultiTaskData, val: MultiTaskData | None, fractional: bool, slopes) -> np.ndarray | None:
     "Family codes `[K]` of `fit(family=...)` with every split's targets (and offsets) checked against them; None when every task is Gaussian."
     codes = family_codes(family, train.task_names)
-    if (train.offset is None) != (val is None or val.offset is None) and val is not None:
+    if val is not None and (train.offset is None) != (val.offset is None):
         raise ValueError("the training split has an offset and the validation split not (or the reverse): give one to both")
     if train.offset is not None and not codes.all():
         raise ValueError(f"an offset is added to the linear predictor of Poisson or Bernoulli tasks (a log exposure); task "
@@ -228,7 +228,8 @@ def _start_at_intercept(model: MultiTaskMLP, train: MultiTaskData, codes: np.nda
 def _mean_offset(data: MultiTaskData) -> np.ndarray:
     "Each task's mean offset over its observed rows `[K]`."
     if data.layout == "groups": return np.bincount(data.task, data.offset, data.n_tasks) / np.maximum(data.observed(), 1)
-    return np.array([data.offset[~np.isnan(data.y[:, k])].mean() for k in range(data.n_tasks)])
+    seen = ~np.isnan(data.y)                                       # [n, K]
+    return data.offset @ seen / np.maximum(seen.sum(0), 1)
 
 def _random_slopes(spec, train: MultiTaskData) -> list | None:
     "The random-slope features of `fit(random_effects=spec)` (None: no random effects), checked against the data."
