@@ -14,17 +14,19 @@ from torch.autograd.function import once_differentiable
 __all__ = ['SHARING', 'task_linear', 'TaskLinear', 'SharedHead', 'MultiTaskMLP', 'tie', 'SplittableLinear']
 
 # %% ../nbs/02_layers.ipynb #817c3ccc
-class _Output(torch.autograd.Function):
-    "A width-1 output `h w' + b` per task; its backward takes the input's gradient as a broadcast product (a batched outer product is slow)."
+class _Linear(torch.autograd.Function):
+    "K maps `h w' + b`; the backward gives the weight's gradient in the weight's `[K,out,in]` layout when that product is the cheaper one (autograd's is the transpose, copied again on accumulation), and a width-1 output's input gradient as a broadcast product (a batched outer product is slow). Same numbers as autograd's."
     @staticmethod
-    def forward(ctx, h, w, b):                     # h [K,B,in], w [K,1,in], b [K,1]
+    def forward(ctx, h, w, b):                     # h [K,B,in], w [K,out,in], b [K,out]
         ctx.save_for_backward(h, w)
         return torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
     @staticmethod
     @once_differentiable
-    def backward(ctx, g):                          # g [K,B,1]
+    def backward(ctx, g):                          # g [K,B,out]
         h, w = ctx.saved_tensors
-        return g * w if ctx.needs_input_grad[0] else None, torch.bmm(g.transpose(1, 2), h), g.sum(1)
+        gh = (g * w if w.shape[1] == 1 else torch.bmm(g, w)) if ctx.needs_input_grad[0] else None
+        gw = torch.bmm(g.transpose(1, 2), h) if w.shape[2] >= w.shape[1] else torch.bmm(h.transpose(1, 2), g).transpose(1, 2)
+        return gh, gw, g.sum(1)
 
 def task_linear(x: torch.Tensor,       # inputs `[K, B, in]`
                 weight: torch.Tensor,  # the weights `[K, out, in]` (`shared`: `[out, in]`)
@@ -33,8 +35,7 @@ def task_linear(x: torch.Tensor,       # inputs `[K, B, in]`
                ) -> torch.Tensor:
     "K linear maps, task k's applied to its rows, `[K, B, out]`, in one batched product; a `shared` map is broadcast to every task without a copy, so its gradient is the sum of the tasks' (the same sums whether K tasks are one network's or R replicates')."
     if shared: weight, bias = weight.expand(len(x), *weight.shape), bias.expand(len(x), *bias.shape)
-    if weight.shape[1] == 1: return _Output.apply(x, weight, bias)
-    return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
+    return _Linear.apply(x, weight, bias)
 
 class TaskLinear(nn.Module):
     "`K` linear maps in one `[K,out,in]` weight (or one shared `[out,in]` weight with `shared=True`), applied to `x [K,B,in]`."

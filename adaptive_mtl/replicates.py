@@ -34,25 +34,27 @@ class _Objective:
         return losses, losses.new_zeros(losses.shape[0]) if pen is None else pen, pred
 
 class _StackedAdam:
-    "Adam on stacked `[R, ...]` parameters: the fused kernel `fit`'s Adam runs, applied to each replicate's slices, so a replicate's update is bit for bit its update alone (the kernel rounds a tensor's last elements its own way, so one pass over the stacked tensor would not be)."
+    "Adam on stacked `[R, ...]` parameters, by the fused kernel `fit`'s Adam runs, so a replicate's update is bit for bit its update alone. The kernel takes whole vectors of 16 lanes and rounds a tensor's last elements its own way: a stacked tensor whose replicate slices are whole vectors takes one pass, any other a pass per slice."
     elementwise = True                                       # AHPS's check: shared rows stay tied, their state carries into a split
     def __init__(self, params, lr=1e-3, weight_decay=0.0, betas=(0.9, 0.999), eps=1e-8, state=None):
         self.params, self.defaults = list(params), dict(lr=lr, weight_decay=weight_decay, betas=betas, eps=eps)
         self.exp_avg, self.exp_avg_sq, self.steps = state or ([torch.zeros_like(p) for p in self.params], [torch.zeros_like(p) for p in self.params],
-                                                             torch.zeros(len(self.params[0]), len(self.params)))
-        self.R = len(self.params[0]); each = lambda ts: [t[r] for r in range(self.R) for t in ts]
-        self._slices = (each(self.params), each(self.exp_avg), each(self.exp_avg_sq), list(self.steps.flatten().split(1)))
+                                                             torch.zeros(()))   # every replicate steps every tensor together: one count
+        self._whole = [p[0].numel() % 16 == 0 for p in self.params]
+        self._lists = [self._split(ts) for ts in (self.params, self.exp_avg, self.exp_avg_sq)]
+    def _split(self, ts: list) -> list:
+        return [t for t, w in zip(ts, self._whole) if w] + [t[r] for t, w in zip(ts, self._whole) if not w for r in range(len(t))]
     def zero_grad(self, set_to_none: bool = True):
         for p in self.params: p.grad = None
     @torch.no_grad()
     def step(self):
-        (p, m, v, s), d = self._slices, self.defaults
-        torch._foreach_add_(s, 1)
-        torch._fused_adam_(p, [g[r] for r in range(self.R) for g in [q.grad for q in self.params]], m, v, [], s, amsgrad=False, lr=d["lr"],
+        (p, m, v), d = self._lists, self.defaults
+        self.steps.add_(1)
+        torch._fused_adam_(p, self._split([q.grad for q in self.params]), m, v, [], [self.steps] * len(p), amsgrad=False, lr=d["lr"],
                            beta1=d["betas"][0], beta2=d["betas"][1], weight_decay=d["weight_decay"], eps=d["eps"], maximize=False)
     def keep(self, params, idx):
         "The optimizer of the replicates `idx` only, now stacked as `params`, their state unchanged."
-        return _StackedAdam(params, **self.defaults, state=([t[idx] for t in self.exp_avg], [t[idx] for t in self.exp_avg_sq], self.steps[idx]))
+        return _StackedAdam(params, **self.defaults, state=([t[idx] for t in self.exp_avg], [t[idx] for t in self.exp_avg_sq], self.steps))
 
 def _pad_rows(t: torch.Tensor, n: int) -> torch.Tensor:
     "`t [K,n_r,...]` with zero (masked-out) rows appended up to `n` rows."
