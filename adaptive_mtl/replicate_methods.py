@@ -51,19 +51,28 @@ def keep_replicates(self: AHPS, keep, params, buffers):
     self._ctl.keep_replicates(keep, _trunk(params, buffers, len(self._ctl.trunk), "weight", "bias", "split_mask"))
 
 # %% ../nbs/08_replicates_methods.ipynb #rp000006
+def _stacked_couplings(couplings: list, K: int, P: int, cache: dict) -> tuple:
+    "The R couplings' `(A [R,K,K], masks [R,K,P] or None, active weights, scales)` stacked, kept in `cache` until one of them is refreshed."
+    key = [(c.weights, c.mask) for c in couplings]
+    if len(cache.get("key", ())) != len(key) or any(a is not x or m is not y for (a, m), (x, y) in zip(key, cache["key"])):
+        masked = any(c.mask is not None for c in couplings)
+        cache.update(key=key, parts=([c.weights for c in couplings],
+                     torch.stack([c.mask if c.mask is not None else c.weights.new_ones(K, P) for c in couplings]) if masked else None,
+                     torch.stack([c.active_weight.expand(K, P) for c in couplings]),
+                     torch.stack([torch.as_tensor(c.scale).to(c.weights).expand(K, P) for c in couplings]) if masked else couplings[0].scale))
+    return cache["parts"]
+
 def _stacked_graph_penalty(couplings: list, # R `GraphCoupling`s, refreshed, one per replicate
                           params: list, # the R replicates' trunk tensors stacked `[R, K, ...]`
+                          cache: dict | None = None, # the stacked couplings between refreshes (`_stacked_couplings`)
                          ) -> tuple:
     "The R graph penalties `[R]` on stacked trunks in one pass, and what `pull` needs after the backward pass: the stacked gradients and U."
     R, K = params[0].shape[:2]
     W = torch.cat([p.detach().reshape(R, K, -1) for p in params], -1)
-    W, P = W - W.mean(1, keepdim=True), W.shape[-1]
-    if all(c.mask is None for c in couplings): MW, scale = W, couplings[0].scale
-    else:
-        MW = torch.stack([W[r] if c.mask is None else c.mask * W[r] for r, c in enumerate(couplings)])
-        scale = torch.stack([torch.as_tensor(c.scale, dtype=W.dtype).expand(K, P) for c in couplings])
-    active = torch.stack([c.active_weight.expand(K, P) for c in couplings])
-    U = torch.stack([torch.addmm(a * w, c.weights, m, alpha=-1) for a, w, c, m in zip(active, W, couplings, MW)])   # as alone: a batched product splits its threads otherwise
+    W = W - W.mean(1, keepdim=True)
+    A, mask, active, scale = _stacked_couplings(couplings, K, W.shape[-1], {} if cache is None else cache)
+    MW, U = W if mask is None else mask * W, torch.empty_like(W)
+    for r, (aw, a, mw) in enumerate(zip(active * W, A, MW)): torch.addmm(aw, a, mw, alpha=-1, out=U[r])   # as alone: a batched product splits its threads otherwise
     grad = U * scale
     split = lambda t: [c.reshape(p.shape) for c, p in zip(t.split(couplings[0].sizes, -1), params)]
     return _ClosedForm.apply(0.5 * (W * grad).sum((1, 2)), split(grad), *params), split(grad), split(U)
@@ -94,6 +103,7 @@ def attach_replicates(self: ASPS, model, params, buffers, optimizer=None):
     self._stacked = self.coupling == "graph" and self.lam0 > 0 and SIMILARITY_SOURCES[self.similarity].reads != "model"
     rules = [pen.rule for pen, _ in self._replicas]
     self._observe = _stacked_observe(rules) if self._stacked and type(rules[0]) is SignRule else None
+    self._graph_cache = {}
 @patch
 def prepare_replicates(self: ASPS, tensors):
     for (pen, _), t in zip(self._replicas, tensors): pen.prepare(*t)
@@ -102,7 +112,7 @@ def penalty_replicates(self: ASPS, step, batch, pred, losses):
     "The R penalties; the graph coupling of every replicate in one batched pass when no similarity is read from the model."
     self._infos = [StepInfo(step, *parts) for parts in zip(*batch, pred, losses)]
     if not self._stacked: return torch.stack([pen(replica, info) for (pen, replica), info in zip(self._replicas, self._infos)])
-    value, self._grads, self._U = _stacked_graph_penalty([pen.coupling for pen, _ in self._replicas], self._trunk)
+    value, self._grads, self._U = _stacked_graph_penalty([pen.coupling for pen, _ in self._replicas], self._trunk, self._graph_cache)
     return value
 @patch
 def after_backward_replicates(self: ASPS, optimizer, step):

@@ -2,9 +2,9 @@
 
 Both sides do the same work (the mixed scenario with K tasks, one data draw per seed, early stopping on validation) and give
 the same results (the script prints the largest relative difference in test MSE over the R replicates); they are timed in
-one run, each side after a warm-up call, on one thread.
-Usage: python benchmarks/bench_replicates.py [--replicates 20] [--tasks 8] [--rows 200] [--epochs 60] [--methods stl,hps,sps,ahps,asps]"""
-import argparse, time
+one run, each side after a warm-up call, interleaved `--reps` times (medians), on one thread.
+Usage: python benchmarks/bench_replicates.py [--replicates 20] [--tasks 8] [--rows 200] [--epochs 60] [--methods stl,hps,sps,ahps,asps] [--reps 3]"""
+import argparse, statistics, time
 import torch
 from adaptive_mtl.datasets import make_simulation
 from adaptive_mtl.trainer import fit
@@ -15,22 +15,26 @@ def main():
     ap.add_argument("--replicates", type=int, default=20); ap.add_argument("--tasks", type=int, default=8)
     ap.add_argument("--rows", type=int, default=200); ap.add_argument("--epochs", type=int, default=60)
     ap.add_argument("--threads", type=int, default=1); ap.add_argument("--methods", default="stl,hps,sps,ahps,asps")
+    ap.add_argument("--reps", type=int, default=3, help="interleaved repeats of both sides (medians)")
     ap.add_argument("--batches", default="32,full", help="rows per task in a batch: numbers, or 'full' for one batch per epoch")
     a = ap.parse_args()
     torch.set_num_threads(a.threads); seeds = list(range(a.replicates))
     sims = [make_simulation("mixed", n_tasks=a.tasks, n_train=a.rows, seed=s) for s in seeds]
     draws = [(s.train, s.val) for s in sims]
-    print(f"torch {torch.__version__}, {a.threads} thread(s), mixed scenario (K={a.tasks}), {a.rows} rows per task, {a.epochs} epochs, "
+    print(f"torch {torch.__version__}, {a.threads} thread(s), mixed scenario (K={a.tasks}), {a.rows} rows per task, {a.epochs} epochs, {a.reps} interleaved repeats (medians), "
           f"R={a.replicates} seeds")
     print(f"{'method':>6} {'batch':>6} {'R fits s':>9} {'batched s':>10} {'ratio':>7} {'max rel. diff':>14}")
     for name in a.methods.split(","):
         for b in a.batches.split(","):
             bs = 10 ** 6 if b == "full" else int(b)
             fit_replicates(name, draws[:2], seeds[:2], epochs=2, batch_size=bs); fit(name, *draws[0], epochs=2, batch_size=bs, progress=False)
-            t = time.perf_counter(); batched = fit_replicates(name, draws, seeds, epochs=a.epochs, batch_size=bs); tb = time.perf_counter() - t
-            t = time.perf_counter()
-            alone = [fit(name, tr, va, seed=sd, epochs=a.epochs, batch_size=bs, progress=False) for (tr, va), sd in zip(draws, seeds)]
-            ts = time.perf_counter() - t
+            times = {"batched": [], "alone": []}
+            for _ in range(a.reps):
+                t = time.perf_counter(); batched = fit_replicates(name, draws, seeds, epochs=a.epochs, batch_size=bs)
+                times["batched"].append(time.perf_counter() - t); t = time.perf_counter()
+                alone = [fit(name, tr, va, seed=sd, epochs=a.epochs, batch_size=bs, progress=False) for (tr, va), sd in zip(draws, seeds)]
+                times["alone"].append(time.perf_counter() - t)
+            tb, ts = statistics.median(times["batched"]), statistics.median(times["alone"])
             rel = max(abs(x.evaluate(d.test).loc["overall", "mse"] / y.evaluate(d.test).loc["overall", "mse"] - 1)
                       for x, y, d in zip(batched, alone, sims))
             print(f"{name:>6} {b:>6} {ts:>9.2f} {tb:>10.2f} {ts / tb:>6.1f}x {rel:>14.1e}", flush=True)
