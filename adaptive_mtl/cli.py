@@ -215,7 +215,7 @@ def cmd_fit(args,  # the parsed arguments of `adaptive-mtl fit`
     from adaptive_mtl.checks import preview, torch_device
     from adaptive_mtl.trainer import TrainingError
     from adaptive_mtl.defaults import fit_default
-    from adaptive_mtl.fitted import prediction_metrics
+    from adaptive_mtl.metrics import prediction_metrics
     from adaptive_mtl.replicates import ensemble_predict
     out = Path(args.out); replaced = check_out(out); torch_device(args.device)
     data = read_csv_data(_csv(args), args.target, args.task, args.targets, args.features, args.dummies, args.drop, args.offset, args.exposure)

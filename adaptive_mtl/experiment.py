@@ -14,7 +14,7 @@ import torch
 from .checks import preview
 from .data import MultiTaskData, Scaler
 from .families import family_codes
-from .fitted import _family_metrics
+from .metrics import _family_metrics
 from .datasets import Draw, RealData, Simulated, make_simulation, setting_table
 from .methods import Method, get_method
 from .trainer import fit

@@ -10,11 +10,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from scipy.stats import rankdata
 from fastcore.basics import patch
 from .checks import plain, torch_device
 from .data import DataSchema, MultiTaskData, Scaler, TaskTensors
-from .families import inverse_link, response_deviance
+from .families import inverse_link
+from .metrics import prediction_metrics, task_metrics   # `07_metrics`
 from .glmm import GLMMEffects
 from .layers import MultiTaskMLP
 from .methods import Method, METHODS
@@ -22,55 +22,7 @@ from .mixed import LMMFit, RandomEffects, predict_lmm, variance_components
 from .soft import theta_rule
 
 # %% auto #0
-__all__ = ['prediction_metrics', 'task_metrics', 'FitResult', 'load']
-
-# %% ../nbs/07_fitted.ipynb #e118be37
-def _metrics(y: np.ndarray, p: np.ndarray, family: int = 0) -> dict:
-    "MSE, RMSE, MAE, R² (around the mean of `y`) and n of predictions `p` for targets `y`; a count or 0/1 task's family metrics besides."
-    e = p - y; mse = float(np.mean(e ** 2)); sst = float(np.mean((y - y.mean()) ** 2))
-    return dict(mse=mse, rmse=math.sqrt(mse), mae=float(np.mean(np.abs(e))), r2=1 - mse / sst if sst > 0 else float("nan"), n=len(y),
-                **_family_metrics(y, p, family))
-
-def _family_metrics(y: np.ndarray, p: np.ndarray, family: int) -> dict:
-    "Poisson: the mean Poisson deviance; Bernoulli: log loss, Brier score and AUC (NaN with one class); Gaussian: none."
-    if family == 1: return dict(deviance=float(response_deviance(y, p, 1).mean()))
-    if family == 2: return dict(log_loss=float(response_deviance(y, p, 2).mean() / 2), brier=float(np.mean((p - y) ** 2)), auc=_auc(y, p))
-    return {}
-
-def _auc(y: np.ndarray, p: np.ndarray) -> float:
-    "The area under the ROC curve: the chance that a random 1 gets a higher prediction than a random 0 (ties count half); NaN with one class."
-    n1 = int(y.sum()); n0 = len(y) - n1
-    if n1 == 0 or n0 == 0: return float("nan")
-    return float((rankdata(p)[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
-
-def prediction_metrics(data: MultiTaskData, # the rows predicted (task codes and layout)
-                       pred: np.ndarray, # their predictions, shaped like `data.y` (means on the response scale)
-                       y: np.ndarray | None = None, # the targets (default `data.y`)
-                       family: np.ndarray | None = None, # the tasks' family codes `[K]` (None: all Gaussian)
-                      ) -> pd.DataFrame:
-    "`task_metrics` of predictions for `data`'s rows: per task present (groups layout) or per target's observed rows."
-    y = data.y if y is None else y
-    fam = np.zeros(data.n_tasks, int) if family is None else np.asarray(family)
-    if data.layout == "groups":
-        ks = [k for k in range(data.n_tasks) if (data.task == k).any()]
-        return task_metrics([y[data.task == k] for k in ks], [pred[data.task == k] for k in ks], [data.task_names[k] for k in ks], fam[ks])
-    obs = ~np.isnan(y)
-    return task_metrics([y[obs[:, k], k] for k in range(y.shape[1])], [pred[obs[:, k], k] for k in range(y.shape[1])], data.task_names, fam)
-
-def task_metrics(y,      # per-task arrays of observed targets
-                 pred,   # per-task arrays of predictions, aligned with `y`
-                 names,  # task names, one per array
-                 family=None,  # family codes, one per array (None: all Gaussian)
-                ) -> pd.DataFrame:
-    "Per-task MSE, RMSE, MAE, R², n (and each family's metrics), an `overall` row pooled over all rows (a family's metrics over its tasks' rows) and a `mean over tasks` row."
-    if len(y) == 0: raise ValueError("no rows to evaluate")
-    fam = np.zeros(len(y), int) if family is None else np.asarray(family)
-    df = pd.DataFrame([_metrics(np.asarray(yk), np.asarray(pk), f) for yk, pk, f in zip(y, pred, fam)], index=[str(n) for n in names])
-    mean = {**df.drop(columns="n").mean().to_dict(), "n": int(df["n"].sum())}
-    pooled = _metrics(np.concatenate(y), np.concatenate(pred))
-    for f in set(fam.tolist()) - {0}:
-        pooled.update(_family_metrics(*(np.concatenate([np.asarray(v[i]) for i in np.flatnonzero(fam == f)]) for v in (y, pred)), f))
-    return pd.concat([df, pd.DataFrame([pooled, mean], index=["overall", "mean over tasks"])]).rename_axis("task")
+__all__ = ['FitResult', 'load']
 
 # %% ../nbs/07_fitted.ipynb #1997ab0c
 @dataclass

@@ -5,7 +5,6 @@
 # %% ../nbs/07_trainer.ipynb #30d2ff79
 from __future__ import annotations
 import copy, math, time
-from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
@@ -18,9 +17,10 @@ from .layers import MultiTaskMLP, SplittableLinear, TaskLinear
 from .methods import StepInfo, get_method
 from .mixed import RandomEffects, slope_features
 from .fitted import FitResult, load, task_metrics
+from .stopping import EarlyStopping   # `07_early_stopping`
 
 # %% auto #0
-__all__ = ['task_losses', 'EarlyStopping', 'TrainingError', 'loss_columns', 'fit']
+__all__ = ['task_losses', 'TrainingError', 'loss_columns', 'fit']
 
 # %% ../nbs/07_trainer.ipynb #ebd67bed
 def task_losses(pred: torch.Tensor,  # predictions `[..., K, B]` (the linear predictor of Poisson and Bernoulli tasks)
@@ -33,52 +33,6 @@ def task_losses(pred: torch.Tensor,  # predictions `[..., K, B]` (the linear pre
     if codes is not None: return task_deviance(pred, y, mask, codes)
     m = mask.to(pred.dtype)                                   # no copy when `mask` already is the weights
     return ((pred - y) ** 2 * m).sum(-1) / (m.sum(-1).clamp(min=1) if counts is None or counts.dtype != m.dtype else counts)
-
-# %% ../nbs/07_trainer.ipynb #26fe7f25
-def _copy_state(model, into: dict | None = None) -> dict:
-    "The model's tensors copied into `into`, allocated on first use: later copies allocate nothing."
-    state = model.state_dict()
-    if into is None: return {k: v.detach().clone() for k, v in state.items()}
-    for k, v in state.items(): into[k].copy_(v)
-    return into
-
-@dataclass
-class EarlyStopping:
-    "The best epoch so far and its saved state; `update` says when to stop, `restore` loads the best state back."
-    patience: int                  # epochs without improvement before stopping
-    first_epoch: int = 0           # epochs before this one are never kept
-    best_loss: float = math.inf    # lowest validation loss of a kept epoch
-    best_epoch: int = -1           # its epoch (-1: none yet)
-    best_state: tuple | None = None  # `(model state, method state, random-effects state)` of that epoch
-    last_state: tuple | None = None  # `(epoch, model state, method state, random-effects state)` of the last finite weights, until an epoch is kept
-
-    def record(self, epoch: int, val_loss: float) -> tuple:
-        "`(improved, stop)`: whether `epoch` is now the best kept epoch, and whether training should stop."
-        improved = epoch >= self.first_epoch and val_loss < self.best_loss
-        if improved: self.best_loss, self.best_epoch = val_loss, epoch
-        return improved, epoch >= self.first_epoch and epoch - max(self.best_epoch, self.first_epoch) >= self.patience
-
-    def update(self, epoch: int, val_loss: float, model, method, random=None) -> bool:
-        "`record` `epoch`'s validation loss, saving the state (and the random-effects part's) when it is the best kept one; `True` when training should stop."
-        improved, stop = self.record(epoch, val_loss)
-        if improved: self.best_state = (_copy_state(model, self.best_state and self.best_state[0]), copy.deepcopy(method.state_dict()),
-                                        random and random.state_dict())
-        return stop
-
-    def keep_finite(self, epoch: int, model, method, random=None):
-        "Save the state after `epoch` (-1: the initial weights) as the fallback when no epoch is kept yet and the weights are finite."
-        if self.best_state is None and bool(torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all()):
-            self.last_state = (epoch, _copy_state(model, self.last_state and self.last_state[1]), copy.deepcopy(method.state_dict()),
-                               random and random.state_dict())
-
-    def restore(self, model, method, fallback: bool = False, random=None) -> int | None:
-        "Load the best state (with `fallback` and none kept: the last finite one) into `model`, `method` (and `random`); its epoch, or `None`."
-        if self.best_state is not None: state, epoch = self.best_state, self.best_epoch
-        elif fallback and self.last_state is not None: epoch, *state = self.last_state
-        else: return None
-        model.load_state_dict(state[0]); method.load_state_dict(state[1])
-        if random is not None: random.load_state_dict(state[2])
-        return epoch
 
 # %% ../nbs/07_trainer.ipynb #16bf8864
 class TrainingError(RuntimeError):
