@@ -136,15 +136,14 @@ class MultiTaskMLP(nn.Module):
             t = tensors[name]; t = t.unsqueeze(1).expand(R, K, *t.shape[1:]) if shared else t
             return t.reshape(R * K, *t.shape[2:])
         h = x.reshape(R * K, B, -1)
-        if self.offset: h, off = h[..., :-1], h[..., -1].view(R, K, B)
+        if self.offset: h = h[..., :-1]
         for i, layer in enumerate(self.trunk):
             shared = getattr(layer, "shared", False)
             h = self.act(task_linear(h, per_task(f"trunk.{i}.weight", shared), per_task(f"trunk.{i}.bias", shared)))
         head = isinstance(self.head, SharedHead)
         out = task_linear(h, per_task("head.weight", head), per_task("head.bias", head))
         if head and not population: out = out + h @ per_task("head.dev")[..., None]
-        out = out.view(R, K, B)
-        return out + off if self.offset else out, h.view(R, K, B, -1)
+        return self._plus_offset(out.view(R, K, B), x), h.view(R, K, B, -1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 3 or x.shape[0] != self.n_tasks:

@@ -51,26 +51,24 @@ def keep_replicates(self: AHPS, keep, params, buffers):
     self._ctl.keep_replicates(keep, _trunk(params, buffers, len(self._ctl.trunk), "weight", "bias", "split_mask"))
 
 # %% ../nbs/08_replicates_methods.ipynb #rp000006
-def _stacked_couplings(couplings: list, K: int, P: int, cache: dict) -> tuple:
-    "The R couplings' `(A [R,K,K], masks [R,K,P] or None, active weights, scales)` stacked, kept in `cache` until one of them is refreshed."
-    key = [(c.weights, c.mask) for c in couplings]
-    if len(cache.get("key", ())) != len(key) or any(a is not x or m is not y for (a, m), (x, y) in zip(key, cache["key"])):
-        masked = any(c.mask is not None for c in couplings)
-        cache.update(key=key, parts=([c.weights for c in couplings],
-                     torch.stack([c.mask if c.mask is not None else c.weights.new_ones(K, P) for c in couplings]) if masked else None,
-                     torch.stack([c.active_weight.expand(K, P) for c in couplings]),
-                     torch.stack([torch.as_tensor(c.scale).to(c.weights).expand(K, P) for c in couplings]) if masked else couplings[0].scale))
-    return cache["parts"]
+def _stacked_couplings(couplings: list) -> tuple:
+    "The R refreshed couplings' `(A [R,K,K], masks [R,K,P] or None, active weights [R,K,P], scales)` stacked: they change only when a coupling is refreshed."
+    K, P = len(couplings[0].weights), sum(couplings[0].sizes)
+    masked = any(c.mask is not None for c in couplings)
+    return ([c.weights for c in couplings],
+            torch.stack([c.mask if c.mask is not None else c.weights.new_ones(K, P) for c in couplings]) if masked else None,
+            torch.stack([c.active_weight.expand(K, P) for c in couplings]),
+            torch.stack([torch.as_tensor(c.scale).to(c.weights).expand(K, P) for c in couplings]) if masked else couplings[0].scale)
 
 def _stacked_graph_penalty(couplings: list, # R `GraphCoupling`s, refreshed, one per replicate
                           params: list, # the R replicates' trunk tensors stacked `[R, K, ...]`
-                          cache: dict | None = None, # the stacked couplings between refreshes (`_stacked_couplings`)
+                          stacked: tuple | None = None, # `_stacked_couplings(couplings)`, kept between refreshes (None: stacked here)
                          ) -> tuple:
     "The R graph penalties `[R]` on stacked trunks in one pass, and what `pull` needs after the backward pass: the stacked gradients and U."
     R, K = params[0].shape[:2]
     W = torch.cat([p.detach().reshape(R, K, -1) for p in params], -1)
     W = W - W.mean(1, keepdim=True)
-    A, mask, active, scale = _stacked_couplings(couplings, K, W.shape[-1], {} if cache is None else cache)
+    A, mask, active, scale = stacked or _stacked_couplings(couplings)
     MW, U = W if mask is None else mask * W, torch.empty_like(W)
     for r, (aw, a, mw) in enumerate(zip(active * W, A, MW)): torch.addmm(aw, a, mw, alpha=-1, out=U[r])   # as alone: a batched product splits its threads otherwise
     grad = U * scale
@@ -103,7 +101,7 @@ def attach_replicates(self: ASPS, model, params, buffers, optimizer=None):
     self._stacked = self.coupling == "graph" and self.lam0 > 0 and SIMILARITY_SOURCES[self.similarity].reads != "model"
     rules = [pen.rule for pen, _ in self._replicas]
     self._observe = _stacked_observe(rules) if self._stacked and type(rules[0]) is SignRule else None
-    self._graph_cache = {}
+    self._couplings = None                       # the couplings stacked, until a replicate's penalty refreshes them
 @patch
 def prepare_replicates(self: ASPS, tensors):
     for (pen, _), t in zip(self._replicas, tensors): pen.prepare(*t)
@@ -112,7 +110,9 @@ def penalty_replicates(self: ASPS, step, batch, pred, losses):
     "The R penalties; the graph coupling of every replicate in one batched pass when no similarity is read from the model."
     self._infos = [StepInfo(step, *parts) for parts in zip(*batch, pred, losses)]
     if not self._stacked: return torch.stack([pen(replica, info) for (pen, replica), info in zip(self._replicas, self._infos)])
-    value, self._grads, self._U = _stacked_graph_penalty([pen.coupling for pen, _ in self._replicas], self._trunk, self._graph_cache)
+    couplings = [pen.coupling for pen, _ in self._replicas]
+    self._couplings = self._couplings or _stacked_couplings(couplings)
+    value, self._grads, self._U = _stacked_graph_penalty(couplings, self._trunk, self._couplings)
     return value
 @patch
 def after_backward_replicates(self: ASPS, optimizer, step):
@@ -124,6 +124,7 @@ def after_backward_replicates(self: ASPS, optimizer, step):
     for r, ((pen, replica), info) in enumerate(zip(self._replicas, self._infos)):
         pulled = None if tasks is None else ([t[r] for t in tasks], [u[r] for u in self._U])
         pen.after_backward(replica, info, [None if g is None else g[r] for g in grads], pulled, observed)
+    self._couplings = None                                                            # masks or similarity may have changed
 @patch
 def log_replicates(self: ASPS, n_replicates): return [pen.log() for pen, _ in self._replicas]
 @patch
@@ -136,3 +137,4 @@ def keep_replicates(self: ASPS, keep, params, buffers):
     for r, (pen, replica) in enumerate(self._replicas):
         replica._tensors = {k: v[r] for k, v in tensors.items()}; pen.params = [t[r] for t in self._trunk]; pen._refresh(False)
     if self._observe is not None: self._observe = _stacked_observe([pen.rule for pen, _ in self._replicas])
+    self._couplings = None
