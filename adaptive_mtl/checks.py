@@ -7,7 +7,6 @@ from __future__ import annotations
 import math, numbers
 import numpy as np
 import pandas as pd
-import torch
 
 # %% auto #0
 __all__ = ['preview', 'no_duplicates', 'check_numeric', 'as_features', 'as_target', 'not_features', 'plain', 'is_int', 'is_real',
@@ -116,6 +115,7 @@ def layer_widths(hidden,  # a width or a list of widths
 def torch_device(device,  # 'cpu', 'cuda', 'cuda:1', 'auto' or None (cuda when available)
                 ) -> torch.device:
     "The torch device for `device`; a named error for one this machine does not have."
+    import torch                                   # here: the command line checks its arguments without loading torch
     if device in (None, "auto"): return torch.device("cuda" if torch.cuda.is_available() else "cpu")
     try: dev = torch.device(device)
     except (RuntimeError, TypeError): raise ValueError(f"unknown device {device!r}; use 'cpu', 'cuda' or 'auto'") from None

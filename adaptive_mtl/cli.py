@@ -212,13 +212,14 @@ def _saved_failure(e, out: Path) -> str:
 def cmd_fit(args,  # the parsed arguments of `adaptive-mtl fit`
            ):
     "Run `adaptive-mtl fit`: check the output folder, read, split, fit, print and save the metrics and the model; the metrics table."
+    out = Path(args.out); replaced = check_out(out)
+    data = read_csv_data(_csv(args), args.target, args.task, args.targets, args.features, args.dummies, args.drop, args.offset, args.exposure)
     from adaptive_mtl.checks import preview, torch_device
     from adaptive_mtl.trainer import TrainingError
     from adaptive_mtl.defaults import fit_default
     from adaptive_mtl.metrics import prediction_metrics
     from adaptive_mtl.replicates import ensemble_predict
-    out = Path(args.out); replaced = check_out(out); torch_device(args.device)
-    data = read_csv_data(_csv(args), args.target, args.task, args.targets, args.features, args.dummies, args.drop, args.offset, args.exposure)
+    torch_device(args.device)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         train, val, test = data.split(val=args.val, test=args.test, seed=args.seed)

@@ -42,11 +42,11 @@ def read_csv_data(csv,           # path of the CSV file
                   exposure=None, # a column of positive exposures (observation time, population): its log is the offset
                  ):
     "A `MultiTaskData` from a CSV: `target` (+`task`: groups as tasks; alone: one task) or `targets` (targets as tasks)."
+    path = Path(csv)
+    if not path.is_file(): raise ValueError(f"no CSV file at {path}")   # before loading torch: a mistyped path fails at once
     import numpy as np, pandas as pd
     from adaptive_mtl.checks import no_duplicates, preview
     from adaptive_mtl.data import MultiTaskData
-    path = Path(csv)
-    if not path.is_file(): raise ValueError(f"no CSV file at {path}")
     try:
         header = pd.read_csv(path, header=None, nrows=1, dtype=str).iloc[0].dropna().tolist()
         df = pd.read_csv(path, dtype={task: str} if task else None)        # task ids as written: '0101' is not '101'

@@ -37,6 +37,17 @@ def test_help_imports_nothing_heavy():
     assert p.stdout.strip() == "[]"
 
 
+def test_usage_mistakes_and_a_missing_file_fail_before_torch_loads():
+    "An unknown option, a bad value or a mistyped path is reported in a fraction of a second: torch is not loaded for them."
+    code = ("import sys, contextlib, io\nfrom adaptive_mtl import cli\ncodes = []\n"
+            "for argv in (['fit', '--bogus'], ['fit', 'x.csv', '--epochs', '0'], ['fit', 'no_such.csv', '--target', 'y']):\n"
+            "    with contextlib.redirect_stderr(io.StringIO()), contextlib.suppress(SystemExit): codes.append(cli.main(argv))\n"
+            "print(codes, 'torch' in sys.modules)")
+    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
+    assert p.returncode == 0, p.stderr
+    assert p.stdout.strip() == "[2] False"           # argparse exits (2) on the first two; the missing file returns 2
+
+
 def _option_blocks(help_text):
     "`{option: (takes a value, its help text)}` from argparse's help output."
     lines = help_text.split("options:", 1)[1].split("\n\n", 1)[0].splitlines()
