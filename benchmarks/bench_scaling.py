@@ -3,20 +3,25 @@
 Each K runs in a fresh process: one training step (forward, backward, the method's after-backward, Adam) on a batch of
 B rows per task, hidden (32, 32); time per step is the median over repeats, and peak memory is the process's peak
 resident set (ru_maxrss) above what it held after building the model. Printed side by side for every K in one run,
-with the time per task per step, so the scaling in K reads directly. The children run `--rounds` times, interleaved
+with the time per task per step, so the scaling in K reads directly. A method may carry options: `asps:coupling=mean`. The children run `--rounds` times, interleaved
 (round by round over every K and method), and each cell is the median over the rounds: a noisy shared machine slows
 all sizes alike instead of one.
-Usage: python benchmarks/bench_scaling.py [--ks 8,32,128,512,1024] [--batch 32] [--threads 1] [--methods stl,hps,sps,ahps,asps] [--rounds 3]"""
+Usage: python benchmarks/bench_scaling.py [--ks 8,32,128,512,1024] [--batch 32] [--threads 1] [--methods stl,hps,sps,ahps,asps] [--rounds 3]
+       python benchmarks/bench_scaling.py --ks 128,1024 --methods asps,asps:coupling=mean"""
 import argparse, json, statistics, subprocess, sys
 
 CHILD = r'''
-import json, resource, statistics, sys, time, torch
+import ast, json, resource, statistics, sys, time, torch
 from adaptive_mtl.methods import get_method
 from adaptive_mtl.trainer import task_losses, _keep_heap
 from adaptive_mtl.methods import StepInfo
 name, K, B, threads = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
 torch.set_num_threads(threads); torch.manual_seed(0)
-method = get_method(name); model = method.build(10, K, (32, 32)); opt = torch.optim.Adam(model.parameters(), 3e-3, fused=True)
+def value(v):
+    try: return ast.literal_eval(v)
+    except (ValueError, SyntaxError): return v
+base, *options = name.split(":")
+method = get_method(base, **{k: value(v) for k, v in (o.split("=", 1) for o in options)}); model = method.build(10, K, (32, 32)); opt = torch.optim.Adam(model.parameters(), 3e-3, fused=True)
 method.attach(model, opt); _keep_heap(16 * K * B * 64, torch.device("cpu"))   # as fit keeps freed memory for the next step
 x, y, mask = torch.randn(K, B, 10), torch.randn(K, B), torch.ones(K, B, dtype=torch.bool); method.prepare(x, y, mask)
 base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
