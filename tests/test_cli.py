@@ -1,6 +1,6 @@
 """The `adaptive-mtl` command line: fast and light help, every option documented with its default, output folders checked
 before training, honest split names, pooled metrics, a diverged fit saved, and every mistake a one-line error."""
-import os, re, subprocess, sys, time
+import json, os, re, subprocess, sys, time
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -27,25 +27,27 @@ def test_help_is_fast():
     assert min(times) < 1.5
 
 
-def test_help_imports_nothing_heavy():
-    code = ("import sys, contextlib, io\nfrom adaptive_mtl import cli\n"
-            "for argv in (['--help'], ['fit', '--help'], ['simulate', '--help']):\n"
-            "    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit): cli.main(argv)\n"
-            "print(sorted(m for m in ('torch', 'pandas', 'numpy', 'matplotlib', 'adaptive_mtl.data') if m in sys.modules))")
+def in_fresh_python(argvs, # lists of command-line arguments, each given to `cli.main` in turn
+                    heavy=("torch", "pandas", "numpy", "matplotlib", "adaptive_mtl.data")) -> tuple:
+    "`(exit codes returned, the `heavy` modules loaded)` after running `argvs` in a fresh interpreter; argparse's exits return no code."
+    code = ("import sys, contextlib, io, json\nfrom adaptive_mtl import cli\ncodes = []\n"
+            f"for argv in {list(argvs)!r}:\n"
+            "    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(io.StringIO()), contextlib.suppress(SystemExit):\n"
+            "        codes.append(cli.main(argv))\n"
+            f"print(json.dumps([codes, sorted(m for m in {tuple(heavy)!r} if m in sys.modules)]))")
     p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
     assert p.returncode == 0, p.stderr
-    assert p.stdout.strip() == "[]"
+    return tuple(json.loads(p.stdout))
+
+
+def test_help_imports_nothing_heavy():
+    assert in_fresh_python([["--help"], ["fit", "--help"], ["simulate", "--help"]]) == ([], [])
 
 
 def test_usage_mistakes_and_a_missing_file_fail_before_torch_loads():
     "An unknown option, a bad value or a mistyped path is reported in a fraction of a second: torch is not loaded for them."
-    code = ("import sys, contextlib, io\nfrom adaptive_mtl import cli\ncodes = []\n"
-            "for argv in (['fit', '--bogus'], ['fit', 'x.csv', '--epochs', '0'], ['fit', 'no_such.csv', '--target', 'y']):\n"
-            "    with contextlib.redirect_stderr(io.StringIO()), contextlib.suppress(SystemExit): codes.append(cli.main(argv))\n"
-            "print(codes, 'torch' in sys.modules)")
-    p = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT)
-    assert p.returncode == 0, p.stderr
-    assert p.stdout.strip() == "[2] False"           # argparse exits (2) on the first two; the missing file returns 2
+    codes, heavy = in_fresh_python([["fit", "--bogus"], ["fit", "x.csv", "--epochs", "0"], ["fit", "no_such.csv", "--target", "y"]])
+    assert codes == [2] and "torch" not in heavy            # argparse exits (2) on the first two; the missing file returns 2
 
 
 def _option_blocks(help_text):
