@@ -33,7 +33,7 @@ class ConflictStatistic:
         "How strongly each node conflicts: when a cap limits the splits, the strongest split first."
         return value
 
-    def state_dict(self) -> dict: return {}
+    def state_dict(self, replicate: int | None = None) -> dict: return {}   # with an index: that replicate's state only (copies)
     def load_state_dict(self, state: dict) -> None: pass
     def __repr__(self): return f"{type(self).__name__}()"
 
@@ -96,8 +96,9 @@ class SnrStatistic(ConflictStatistic):
 
     def conflicts(self, value): return value > self.tau
 
-    def state_dict(self):
-        return dict(gradient_average=self.gradient_average.clone(), squared_norm_average=self.squared_norm_average.clone())
+    def state_dict(self, replicate=None):
+        pick = (lambda t: t) if replicate is None else (lambda t: t[replicate])       # one replicate's slice, not a copy of all
+        return dict(gradient_average=pick(self.gradient_average).clone(), squared_norm_average=pick(self.squared_norm_average).clone())
 
     def load_state_dict(self, state):
         if state["gradient_average"].shape != self.gradient_average.shape:

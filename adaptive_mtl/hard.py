@@ -247,7 +247,7 @@ def state_dict(self: NodeController,
               ) -> dict:
     "Run-time state (step, run lengths, the statistic's state, events)."
     return dict(step=self.step, active=self.active, run_length=self._run[replicate].clone(),
-                statistic={k: v[replicate].clone() for k, v in self.statistic.state_dict().items()},
+                statistic=self.statistic.state_dict(replicate),
                 events=[dict(e) for e in self._events[replicate]])
 
 @patch

@@ -77,7 +77,7 @@ class Method:
     def keep_replicates(self, keep: list, params: dict, buffers: dict) -> None:
         "Only the replicates at positions `keep` train on, now stacked in `params` and `buffers` (the others stopped)."
     def replicate_state(self, replicate: int) -> dict:
-        "`state_dict()` of one replicate, as that replicate fitted alone would save it."
+        "`state_dict()` of one replicate, as that replicate fitted alone would save it: a snapshot (copies), which later steps do not change."
         return self.state_dict()
 
 def get_method(method, **kwargs) -> Method:

@@ -271,7 +271,7 @@ def _record(history, state, alive, epoch, step, train, penalty, val, tensors, se
         if val is not None: flags[r] = state["stoppers"][r].record(epoch, history[r][-1]["val_loss"])
     improved = [r for r, (better, _) in flags.items() if better]
     if improved: state["best"] = _best_of(improved, alive, tensors, state["best"], len(history))
-    for r in improved: state["method_best"][r] = copy.deepcopy(state["method"].replicate_state(alive.index(r)))
+    for r in improved: state["method_best"][r] = state["method"].replicate_state(alive.index(r))   # a snapshot already
     random = state.get("random")
     for r in improved if random is not None else []: state["random_best"][r] = random.replicate(alive.index(r)).state_dict()
     for r, (_, stop) in flags.items(): state["stopped"][r] |= stop
