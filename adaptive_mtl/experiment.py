@@ -12,7 +12,8 @@ import numpy as np
 import pandas as pd
 import torch
 from .checks import preview
-from .data import MultiTaskData, Scaler
+from .data import MultiTaskData
+from .scaling import Scaler
 from .families import family_codes
 from .metrics import _family_metrics
 from .datasets import Draw, RealData, Simulated, make_simulation, setting_table

@@ -12,7 +12,8 @@ import pandas as pd
 import torch
 from fastcore.basics import patch
 from .checks import plain, torch_device
-from .data import DataSchema, MultiTaskData, Scaler, TaskTensors
+from .data import DataSchema, MultiTaskData, TaskTensors
+from .scaling import Scaler
 from .families import inverse_link
 from .metrics import prediction_metrics, task_metrics   # `07_metrics`
 from .glmm import GLMMEffects

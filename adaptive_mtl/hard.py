@@ -130,13 +130,13 @@ def keep_replicates(self: NodeController,
                     keep: list, # positions of the replicates that go on training
                     stacked: list): # their stacked `(weight, bias, split_mask)` per trunk layer
     "Go on with the replicates at `keep` only, each with its state unchanged (the others stopped)."
-    idx, statistic = torch.tensor(keep), self.statistic.state_dict()
+    idx = torch.tensor(keep); statistic = self.statistic.state_dict(idx)   # the kept replicates' state
     self.stacked, self._events = [tuple(t) for t in stacked], [self._events[i] for i in keep]
     self.gradients, self._run = self.gradients[idx], self._run[idx]; self.run_length = self._run
     self._conflict_count, self._shared_node_steps = self._conflict_count[idx], self._shared_node_steps[idx]
     K, n_nodes, n_dims = self.gradients.shape[1:]
     self.statistic.start(K, n_nodes, n_dims, self.gradients.device, replicates=len(keep))
-    self.statistic.load_state_dict({k: v[idx] for k, v in statistic.items()}); self._views(); self._sync()
+    self.statistic.load_state_dict(statistic); self._views(); self._sync()
 
 @patch
 def _masks(self: NodeController, tracked: bool = True) -> list:

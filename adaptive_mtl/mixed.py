@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 import torch
-from .data import MultiTaskData, Scaler, TaskTensors
+from .data import MultiTaskData, TaskTensors
+from .scaling import Scaler
 
 # %% auto #0
 __all__ = ['by_task', 'LMMFit', 'fit_lmm', 'variance_components', 'predict_lmm', 'slope_features', 'RandomEffects']

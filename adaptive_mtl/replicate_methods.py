@@ -124,7 +124,7 @@ def after_backward_replicates(self: ASPS, optimizer, step):
     for r, ((pen, replica), info) in enumerate(zip(self._replicas, self._infos)):
         pulled = None if tasks is None else ([t[r] for t in tasks], [u[r] for u in self._U])
         pen.after_backward(replica, info, [None if g is None else g[r] for g in grads], pulled, observed)
-    self._couplings = None                                                            # masks or similarity may have changed
+    if step % self.update_every == 0: self._couplings = None                          # the penalties refresh their couplings at updates only
 @patch
 def log_replicates(self: ASPS, n_replicates): return [pen.log() for pen, _ in self._replicas]
 @patch

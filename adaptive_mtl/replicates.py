@@ -10,10 +10,12 @@ import pandas as pd
 import torch
 from torch.func import stack_module_state
 from .checks import layer_widths, torch_device
-from .data import DataSchema, MultiTaskData, Scaler, TaskTensors
+from .data import DataSchema, MultiTaskData, TaskTensors
+from .scaling import Scaler
 from .methods import Method, get_method
 from .fitted import FitResult
-from .trainer import (EarlyStopping, TrainingError, _checked, _keep_heap, loss_columns, task_losses, _random_slopes, _refit_random,
+from .stopping import EarlyStopping
+from .trainer import (TrainingError, _checked, _keep_heap, loss_columns, task_losses, _random_slopes, _refit_random,
                                   _families, _start_at_intercept)
 from .mixed import RandomEffects
 import adaptive_mtl.replicate_methods       # the methods' replicate hooks (patched onto SPS, AHPS, ASPS)

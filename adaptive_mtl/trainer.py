@@ -10,13 +10,15 @@ import pandas as pd
 import torch
 from tqdm.auto import tqdm
 from .checks import is_int, is_real, layer_widths, torch_device
-from .data import DataSchema, MultiTaskData, Scaler, TaskTensors
+from .data import DataSchema, MultiTaskData, TaskTensors
+from .scaling import Scaler
 from .families import FAMILIES, check_targets, family_codes, start_offsets, task_deviance
 from .glmm import GLMMEffects
 from .layers import MultiTaskMLP, SplittableLinear, TaskLinear
 from .methods import StepInfo, get_method
 from .mixed import RandomEffects, slope_features
-from .fitted import FitResult, load, task_metrics
+from .fitted import FitResult, load
+from .metrics import task_metrics   # importable from here too, where it used to live
 from .stopping import EarlyStopping   # `07_early_stopping`
 
 # %% auto #0

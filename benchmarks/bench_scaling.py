@@ -3,9 +3,9 @@
 Each K runs in a fresh process: one training step (forward, backward, the method's after-backward, Adam) on a batch of
 B rows per task, hidden (32, 32); time per step is the median over repeats, and peak memory is the process's peak
 resident set (ru_maxrss) above what it held after building the model. Printed side by side for every K in one run,
-with the time per task per step, so the scaling in K reads directly. A method may carry options: `asps:coupling=mean`. The children run `--rounds` times, interleaved
-(round by round over every K and method), and each cell is the median over the rounds: a noisy shared machine slows
-all sizes alike instead of one.
+with the time per task per step, so the scaling in K reads directly. A method may carry options: `asps:coupling=mean`.
+The children run `--rounds` times, interleaved (round by round over every K and method), and each cell is the median
+over the rounds: a noisy shared machine slows all sizes alike instead of one.
 Usage: python benchmarks/bench_scaling.py [--ks 8,32,128,512,1024] [--batch 32] [--threads 1] [--methods stl,hps,sps,ahps,asps] [--rounds 3]
        python benchmarks/bench_scaling.py --ks 128,1024 --methods asps,asps:coupling=mean"""
 import argparse, json, statistics, subprocess, sys
