@@ -118,7 +118,7 @@ class ASPS(Method):
     lam0: float = 1.0                    # λ0, the pull between fully similar tasks (0: STL)
     similarity: str = "auto"             # where the similarity comes from, one of `soft.SIMILARITIES`
     theta: str | dict | ThetaRule = "sign"   # θ rule: a name in `soft.THETA_RULES`, a rule such as `SignRule(patience=10)`, or its `config()`
-    coupling: str = "graph"              # `'graph'` (pairs weighted by similarity) or `'mean'` (the papers' form)
+    coupling: str = "graph"              # `'graph'` (pairs weighted by similarity; sparse above 256 tasks), `'nearest'` (always sparse) or `'mean'` (the papers' form)
     update_every: int = 10               # steps between similarity refreshes and mask updates
     beta: float = 0.9                    # EMA factor of the tracked similarity
     sharing = "soft"

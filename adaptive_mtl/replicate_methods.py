@@ -53,10 +53,10 @@ def keep_replicates(self: AHPS, keep, params, buffers):
 # %% ../nbs/08_replicates_methods.ipynb #rp000006
 def _stacked_couplings(couplings: list) -> tuple:
     "The R refreshed couplings' `(A [R,K,K], masks [R,K,P] or None, active weights [R,K,P], scales)` stacked: they change only when a coupling is refreshed."
-    K, P = len(couplings[0].weights), sum(couplings[0].sizes)
+    K, P = couplings[0].n_tasks, sum(couplings[0].sizes)
     masked = any(c.mask is not None for c in couplings)
     return ([c.weights for c in couplings],
-            torch.stack([c.mask if c.mask is not None else c.weights.new_ones(K, P) for c in couplings]) if masked else None,
+            torch.stack([c.mask if c.mask is not None else c.active_weight.new_ones(K, P) for c in couplings]) if masked else None,
             torch.stack([c.active_weight.expand(K, P) for c in couplings]),
             torch.stack([torch.as_tensor(c.scale).to(c.weights).expand(K, P) for c in couplings]) if masked else couplings[0].scale)
 
@@ -98,7 +98,7 @@ def attach_replicates(self: ASPS, model, params, buffers, optimizer=None):
     self._replicas = [(AdaptiveSoftPenalty(**self.config()), _Replica(model, {k: v[r] for k, v in tensors.items()}))
                       for r in range(len(self._trunk[0]))]
     for r, (pen, replica) in enumerate(self._replicas): pen.attach(replica, [t[r] for t in self._trunk])
-    self._stacked = self.coupling == "graph" and self.lam0 > 0 and SIMILARITY_SOURCES[self.similarity].reads != "model"
+    self._stacked = self.coupling in ("graph", "nearest") and self.lam0 > 0 and SIMILARITY_SOURCES[self.similarity].reads != "model"
     rules = [pen.rule for pen, _ in self._replicas]
     self._observe = _stacked_observe(rules) if self._stacked and type(rules[0]) is SignRule else None
     self._couplings = None                       # the couplings stacked, until a replicate's penalty refreshes them

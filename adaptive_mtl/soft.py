@@ -11,9 +11,9 @@ from torch.autograd.function import once_differentiable
 from .similarity import SIMILARITIES, SIMILARITY_SOURCES
 
 # %% auto #0
-__all__ = ['COUPLINGS', 'THETA_RULES', 'deviation', 'mean_constraint', 'mean_constraint_grad', 'pair_weights', 'lam_star',
-           'MeanCoupling', 'GraphCoupling', 'ThetaRule', 'ConstantRule', 'LinearRule', 'SimilarityRule', 'SignRule',
-           'theta_rule', 'AdaptiveSoftPenalty']
+__all__ = ['COUPLINGS', 'THETA_RULES', 'deviation', 'mean_constraint', 'mean_constraint_grad', 'pair_weights', 'nearest_pairs',
+           'lam_star', 'MeanCoupling', 'GraphCoupling', 'NearestCoupling', 'ThetaRule', 'ConstantRule', 'LinearRule',
+           'SimilarityRule', 'SignRule', 'theta_rule', 'AdaptiveSoftPenalty']
 
 # %% ../nbs/04_soft.ipynb #9e5cac3b
 def _check(params, masks, task_weights) -> tuple:
@@ -70,6 +70,15 @@ def pair_weights(S: torch.Tensor) -> torch.Tensor:
     "$A_{kj}=\\mathrm{clip}(S_{kj},0,1)$ with a unit diagonal: how strongly the graph coupling pulls tasks $k$ and $j$ together."
     return S.clamp(0, 1).fill_diagonal_(1.0)
 
+def nearest_pairs(A: torch.Tensor,   # `[K,K]` pair weights (`pair_weights`)
+                  neighbours: int,   # how many of its most similar tasks each task keeps
+                 ) -> torch.Tensor:   # sparse `[K,K]`, nonzero where $j$ is among $k$'s or $k$ among $j$'s neighbours
+    "The graph of many tasks: pair weights kept only between a task and its `neighbours` most similar tasks (either way round, so it stays symmetric) and scaled by $\\sqrt{c_kc_j}$, $c_k$ the ratio of task $k$'s weight to the others in `A` to its kept weight, so that each task is pulled about as strongly as by the whole graph; sparse."
+    keep = torch.zeros_like(A, dtype=torch.bool).scatter_(1, A.topk(min(neighbours + 1, len(A)), dim=1).indices, True)
+    kept = A * (keep | keep.T).fill_diagonal_(True)
+    c = ((A.sum(1) - A.diag()) / (kept.sum(1) - kept.diag()).clamp(min=1e-12)).sqrt()
+    return (kept * (c[:, None] * c[None, :])).fill_diagonal_(1.0).to_sparse()                  # c_k c_j = c_j c_k: symmetric
+
 def lam_star(S: torch.Tensor, lam0: float = 1.0) -> torch.Tensor:
     "From a `[K,K]` similarity (or pair weights) `S` and λ0: $\\lambda^*_k=\\lambda_0\\max\\big(0,\\frac1{K-1}\\sum_{j\\ne k}S_{kj}\\big)$, `[K]`."
     mean_other = (S.sum(1) - S.diag()) / max(S.shape[0] - 1, 1)
@@ -107,20 +116,23 @@ class MeanCoupling:
 class GraphCoupling:
     "Pairs pulled as strongly as they are similar: $\\frac{\\lambda_0}{2K}\\sum_{k,j}A_{kj}\\sum_iM_{k,i}M_{j,i}(w_{k,i}-w_{j,i})^2$."
     name = "graph"
+    dense_up_to, neighbours = 256, 32   # with more tasks than `dense_up_to`, each task is coupled to its `neighbours` most similar
     def __init__(self, lam0: float = 1.0): self.lam0 = lam0      # λ0, the pull between fully similar tasks
     def lam_star(self, S): return lam_star(pair_weights(S), self.lam0)
     def refresh(self, params, masks, S):
-        "Cache $A$, the concatenated masks $M$ `[K,P]`, $N=AM$ and $\\frac{2\\lambda_0}{K}M$."
-        K = len(S); self.params, self._last = params, None
+        "Cache $A$ (sparse above `dense_up_to` tasks), the concatenated masks $M$ `[K,P]`, $N=AM$ and $\\frac{2\\lambda_0}{K}M$."
+        K = self.n_tasks = len(S); self.params, self._last = params, None
         self.sizes = [p[0].numel() for p in params]
-        self.weights = pair_weights(S).to(params[0])
+        A = pair_weights(S).to(params[0])
+        self.weights = A if K <= self.dense_up_to else nearest_pairs(A, self.neighbours)
         self.mask = None if masks is None else torch.cat([m.to(p.dtype).reshape(K, -1) for p, m in zip(params, masks)], 1)
-        self.active_weight = self.weights.sum(1, keepdim=True) if self.mask is None else self.weights @ self.mask
+        self.active_weight = torch.mm(self.weights, self.mask) if self.mask is not None else (
+            self.weights.sum(1, keepdim=True) if K <= self.dense_up_to else torch.sparse.sum(self.weights, 1).to_dense()[:, None])
         self.scale = 2 * self.lam0 / K * (1 if self.mask is None else self.mask)
     @torch.no_grad()
     def terms(self) -> tuple:
         "On the centred concatenated trunk `W [K,P]`: the penalty, $U=N\\circ W-A(M\\circ W)$ and the gradient $\\frac{2\\lambda_0}{K}M\\circ U$."
-        W = torch.cat([p.reshape(len(self.weights), -1) for p in self.params], 1)
+        W = torch.cat([p.reshape(self.n_tasks, -1) for p in self.params], 1)
         W = W - W.mean(0)                                       # pairwise differences ignore a common shift
         U = torch.addmm(self.active_weight * W, self.weights, W if self.mask is None else self.mask * W, alpha=-1)
         grad = U * self.scale
@@ -135,7 +147,11 @@ class GraphCoupling:
         self._last = None
         return [g - pen for g, pen in zip(grads or [p.grad for p in self.params], self._split(grad))], self._split(U)
 
-_COUPLINGS = {"graph": GraphCoupling, "mean": MeanCoupling}
+class NearestCoupling(GraphCoupling):
+    "The graph coupling with every task coupled to its `neighbours` most similar tasks only, whatever the number of tasks."
+    name, dense_up_to = "nearest", 0
+
+_COUPLINGS = {"graph": GraphCoupling, "mean": MeanCoupling, "nearest": NearestCoupling}
 COUPLINGS = tuple(_COUPLINGS)
 
 # %% ../nbs/04_soft.ipynb #ad450bc5
@@ -241,7 +257,7 @@ class AdaptiveSoftPenalty:
     def __init__(self, lam0: float = 1.0,     # λ0, the pull between fully similar tasks (0: STL)
                  similarity: str = "pilot",   # where the similarity comes from, one of `SIMILARITIES`
                  theta="sign",                # θ rule: a name in `THETA_RULES`, a `ThetaRule`, or its `config()`
-                 coupling: str = "graph",     # `'graph'` (pairs weighted by similarity) or `'mean'` (the papers' form)
+                 coupling: str = "graph",     # `'graph'` (pairs weighted by similarity; sparse above 256 tasks), `'nearest'` (always sparse) or `'mean'` (the papers' form)
                  update_every: int = 10,      # steps between similarity refreshes and mask updates
                  beta: float = 0.9):          # EMA factor of the tracked similarity
         if not lam0 >= 0: raise ValueError(f"lam0 must be >= 0, got {lam0}")
