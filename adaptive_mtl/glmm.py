@@ -93,6 +93,10 @@ class GLMMEffects(RandomEffects):
         self._X, self._Z0 = self.design(x)
         return self._solve(pred, max_iter, tol, warm)
 
+    def refit(self, x, y, mask, pred=None, h=None):
+        "Re-fit on other rows from the current state (Laplace approximation: up to 300 more steps)."
+        return self.attach(x, y, mask, pred, h, max_iter=300, warm=True)
+
     def update(self, pred=None, h=None, steps: int | None = None, tol: float = 0.0):
         "Re-solve the modes and G given the network's linear predictor `pred [K,n]` on the training rows, from where they were."
         return self._solve(pred, self.em_steps if steps is None else steps, tol, warm=True)

@@ -209,7 +209,7 @@ def _refit_random(result: FitResult, splits: list):
     "Fit the random-effects part to convergence on the rows of all `splits` (`TaskTensors`), given the restored network's predictions."
     toggle = not _mode_free(result.model)
     parts = [(*t.full(), *_population(result.model, t.full()[0], toggle)) for t in splits]
-    result.random.attach(*(torch.cat(ts, 1) for ts in zip(*parts)), max_iter=300, warm=True)
+    result.random.refit(*(torch.cat(ts, 1) for ts in zip(*parts)))
     _set_head(result.model, result.random)
 
 def _keep_heap(nbytes: int, device: torch.device) -> None:
