@@ -255,7 +255,7 @@ def reml_deviance(theta: torch.Tensor,  # the free entries of Λ (lower triangul
     ZtZ, ZtX, XtX, Zty, Xty = moments
     q, p = ZtZ.shape[-1], XtX.shape[-1]
     Lam = theta.new_zeros(q, q).index_put(free, theta)
-    L = torch.linalg.cholesky(Lam.T @ ZtZ @ Lam + torch.eye(q, dtype=theta.dtype))
+    L = torch.linalg.cholesky(Lam.T @ ZtZ @ Lam + torch.eye(q, dtype=theta.dtype, device=theta.device))
     RZX = torch.linalg.solve_triangular(L, Lam.T @ ZtX, upper=False)
     cu = torch.linalg.solve_triangular(L, Lam.T @ Zty[..., None], upper=False)
     logdet, r2 = 2 * torch.log(torch.diagonal(L, dim1=-2, dim2=-1)).sum(), yty - cu.pow(2).sum()
@@ -266,27 +266,28 @@ def reml_deviance(theta: torch.Tensor,  # the free entries of Λ (lower triangul
     n = N - p if reml else N
     return logdet + n * (1 + torch.log(2 * math.pi * r2 / n)), r2 / n
 
-def optimize_components(moments: tuple, yty, N,      # as for `reml_deviance`
+def optimize_components(moments: tuple,              # `(Z'Z, Z'X, X'X, Z'y, X'y)` of one fit, as for `reml_deviance`
+                        yty, N,                      # y'y and the number of rows
                         structure: torch.Tensor,     # `[q,q]`, nonzero where G is free
-                        G: torch.Tensor,             # the start, e.g. where EM stopped
-                        sigma2: torch.Tensor,
-                        reml: bool = True,
+                        G: torch.Tensor,             # `[q,q]`, the start (e.g. where EM stopped)
+                        sigma2: torch.Tensor,        # the start's residual variance
+                        reml: bool = True,           # restricted likelihood (False: maximum likelihood)
                         max_iter: int = 500,         # most L-BFGS-B iterations
                        ) -> tuple:                   # `(G, sigma2, deviance evaluations)`
     "G and sigma2 at the minimum of `reml_deviance`: bounded L-BFGS-B over Λ's free entries from a start, gradients by autograd; the start is kept unless the optimum improves on it."
-    free = torch.tril(structure).nonzero(as_tuple=True)
+    free, dev = torch.tril(structure).to(G.device).nonzero(as_tuple=True), G.device
     def deviance(t, grad=True):
-        theta = torch.tensor(t, dtype=torch.float64, requires_grad=grad)
+        theta = torch.tensor(t, dtype=torch.float64, device=dev, requires_grad=grad)
         with torch.enable_grad(): d = reml_deviance(theta, free, moments, yty, N, reml)[0]   # also inside no_grad (the trainer's re-fit)
         if not grad: return float(d)
-        d.backward(); return float(d.detach()), theta.grad.numpy()
-    start = torch.linalg.cholesky(G / sigma2)[free].numpy()
+        d.backward(); return float(d.detach()), theta.grad.cpu().numpy()
+    start = torch.linalg.cholesky(G / sigma2)[free].cpu().numpy()
     bounds = [(0, None) if i == j else (None, None) for i, j in zip(*[f.tolist() for f in free])]
     res = minimize(deviance, start, jac=True, method="L-BFGS-B", bounds=bounds, options=dict(maxiter=max_iter, ftol=1e-13, gtol=1e-9))
-    theta = torch.tensor(res.x if res.fun < deviance(start, False) else start, dtype=torch.float64)
+    theta = torch.tensor(res.x if res.fun < deviance(start, False) else start, dtype=torch.float64, device=dev)
     s2 = reml_deviance(theta, free, moments, yty, N, reml)[1]
     Lam = theta.new_zeros(G.shape).index_put(free, theta)
-    return s2 * Lam @ Lam.T + 1e-10 * s2 * torch.eye(len(G), dtype=G.dtype), s2, res.nfev   # as EM: a component at 0 stays invertible
+    return s2 * Lam @ Lam.T + 1e-10 * s2 * torch.eye(len(G), dtype=G.dtype, device=dev), s2, res.nfev   # as EM: a component at 0 stays invertible
 
 @patch
 def converge(self: RandomEffects,

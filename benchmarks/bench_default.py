@@ -12,7 +12,7 @@ import torch
 import statsmodels.api as sm
 from adaptive_mtl.datasets import load_dataset
 from adaptive_mtl.estimator import MTLRegressor
-from adaptive_mtl import mixed
+from adaptive_mtl import mixed as mixed_part
 from adaptive_mtl.mixed import RandomEffects
 
 SPENT = [0.0]                # seconds inside RandomEffects.update (attach and converge call it too) and optimize_components
@@ -22,7 +22,7 @@ def _timed(f):
         try: return f(*args, **kwargs)
         finally: SPENT[0] += time.perf_counter() - start
     return timed
-RandomEffects.update, mixed.optimize_components = _timed(RandomEffects.update), _timed(mixed.optimize_components)   # they never nest
+RandomEffects.update, mixed_part.optimize_components = _timed(RandomEffects.update), _timed(mixed_part.optimize_components)   # they never nest
 
 def mixed(X, y, g, Z=None):
     with warnings.catch_warnings():
