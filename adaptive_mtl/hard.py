@@ -104,6 +104,7 @@ def _bind(self: NodeController, trunk, stacked):
     indices = list(range(len(trunk))) if self.layers is None else [int(i) for i in self.layers]
     if not indices or any(not 0 <= i < len(trunk) for i in indices): raise ValueError(f"layers {indices} must name trunk layers in [0, {len(trunk)})")
     self.layer_indices, self.tracked_layers, self.trunk, self.stacked = indices, [trunk[i] for i in indices], trunk, stacked
+    self._tracked_params = [(layer.weight, layer.bias, layer) for layer in self.tracked_layers]
     R = 1 if stacked is None else stacked[0][2].shape[0]
     self.step, self.active, self._events = 0, True, [[] for _ in range(R)]
     self.node_offsets = [0]                                           # layer i's nodes: node_offsets[i]:node_offsets[i+1]
@@ -121,8 +122,9 @@ def _bind(self: NodeController, trunk, stacked):
 
 @patch
 def _views(self: NodeController):
-    "Each tracked layer's weight and bias rows in the padded gradient buffer."
-    self._gradient_views = [(self.gradients[..., a:b, :layer.in_features], self.gradients[..., a:b, layer.in_features])
+    "Each tracked layer's weight and bias rows in the padded gradient buffer (one network: without the replicate axis)."
+    buffer = self.gradients if self.stacked is not None else self.gradients[0]
+    self._gradient_views = [(buffer[..., a:b, :layer.in_features], buffer[..., a:b, layer.in_features])
                             for layer, a, b in zip(self.tracked_layers, self.node_offsets, self.node_offsets[1:])]
 
 @patch
@@ -161,17 +163,16 @@ def update(self: NodeController,
     if not self.active: return []
     with torch.no_grad():
         if self.stacked is None and sum(layer.n_split for layer in self.tracked_layers) != self._n_split: self._sync()   # a split made outside
-        for (weight_grad, bias_grad), mask, (weight_rows, bias_rows) in zip(self._grads(), self._masks(), self._gradient_views):
+        for (weight_grad, bias_grad, mask, rows), (weight_rows, bias_rows) in zip(self._grads(), self._gradient_views):
             weight_rows.copy_(weight_grad); bias_rows.copy_(bias_grad)
-            tie(weight_grad, mask, out=weight_grad); tie(bias_grad, mask, out=bias_grad)   # the tie the layer left to us
+            tie(weight_grad, mask, weight_grad, rows); tie(bias_grad, mask, bias_grad, rows)   # the tie the layer left to us
         value = self.statistic(self.gradients, self.step)                                  # [R, nodes]
         conflict = self.statistic.conflicts(value).logical_and_(self._shared)
         self._run.add_(1).mul_(conflict); self._conflict_count.add_(conflict); self._shared_node_steps.add_(self._n_shared)
         step, new = self.step, [[] for _ in self._events]
         self.step += 1
-        if step >= self.warmup and (self.window is None or step < self.window):
-            candidates = self._run >= self.sign_threshold                                   # split nodes have run length 0
-            if bool(candidates.any()): new = self._split(candidates, value, step)
+        if step >= self.warmup and (self.window is None or step < self.window) and int(self._run.max()) >= self.sign_threshold:
+            new = self._split(self._run >= self.sign_threshold, value, step)                # split nodes have run length 0
         for events, added in zip(self._events, new): events += added
         if self.window is not None and self.step >= self.window: self.stop()    # decisions over
         return new if self.stacked is not None else new[0]
@@ -186,13 +187,14 @@ def _tie_rest(self: NodeController):
 
 @patch
 def _grads(self: NodeController) -> list:
-    "`(weight grad [R,K,out,in], bias grad [R,K,out])` of every tracked layer, as views of `.grad`."
+    "`(weight grad, bias grad, split mask, split rows)` of every tracked layer: `.grad` `[R,K,out,in]`, `[R,K,out]` and mask `[R,out]`, or one network's `[K,out,in]`, `[K,out]`, `[out]` and its split rows' indices."
     if self.stacked is not None:
         if self.stacked[0][0].grad is None: raise ValueError("no gradients on the stacked weights: call backward() first")
-        return [(self.stacked[i][0].grad, self.stacked[i][1].grad) for i in self.layer_indices]
-    for layer in self.tracked_layers:
-        if layer.weight.grad is None: row_grads(layer)                  # raises: no tracked backward pass yet
-    return [(layer.weight.grad[None], layer.bias.grad[None]) for layer in self.tracked_layers]
+        return [(self.stacked[i][0].grad, self.stacked[i][1].grad, self.stacked[i][2], None) for i in self.layer_indices]
+    grads = [(weight.grad, bias.grad, layer.split_mask, layer.split_rows) for weight, bias, layer in self._tracked_params]
+    for (weight_grad, *_), layer in zip(grads, self.tracked_layers):
+        if weight_grad is None: row_grads(layer)                          # raises: no tracked backward pass yet
+    return grads
 
 @patch
 def _split(self: NodeController, candidates, value, step) -> list:

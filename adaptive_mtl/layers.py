@@ -153,21 +153,28 @@ class MultiTaskMLP(nn.Module):
 # %% ../nbs/02_layers.ipynb #e6298761
 def tie(g: torch.Tensor,            # row gradients `[K,rows,...]`, or `[R,K,rows,...]` for R replicates
         split_mask: torch.Tensor,   # `[rows]` (or `[R,rows]`), True where the row is split
-        out: torch.Tensor | None = None) -> torch.Tensor:
+        out: torch.Tensor | None = None,
+        split_rows: torch.Tensor | None = None, # one network: the indices of the split rows, if known (then no `where`)
+       ) -> torch.Tensor:
     "Tie row gradients: every copy of a row not in `split_mask` gets the sum over tasks."
     lead = split_mask.dim() - 1                                          # 1 with a replicate axis in front
+    total = g.sum(lead, keepdim=True)
+    if split_rows is not None and lead == 0:                             # same numbers by copies: 2-4x faster than `where` on a CPU
+        own = g.index_select(1, split_rows) if len(split_rows) else None
+        out = (torch.empty_like(g) if out is None else out).copy_(total.expand_as(g))
+        return out if own is None else out.index_copy_(1, split_rows, own)
     s = split_mask.reshape(split_mask.shape[:lead] + (1,) + split_mask.shape[lead:] + (1,) * (g.dim() - lead - 2))
-    return torch.where(s, g, g.sum(lead, keepdim=True), out=out)
+    return torch.where(s, g, total, out=out)
 
 class _TiedRows(torch.autograd.Function):
     "Identity on a layer's `(weight, bias)`; backward ties the gradients of its shared rows."
     @staticmethod
-    def forward(ctx, w, b, split_mask):
-        ctx.split_mask = split_mask
+    def forward(ctx, w, b, split_mask, split_rows):
+        ctx.split_mask, ctx.split_rows = split_mask, split_rows
         return w.view_as(w), b.view_as(b)
 
     @staticmethod
-    def backward(ctx, gw, gb): return tie(gw, ctx.split_mask), tie(gb, ctx.split_mask), None
+    def backward(ctx, gw, gb): return tie(gw, ctx.split_mask, split_rows=ctx.split_rows), tie(gb, ctx.split_mask, split_rows=ctx.split_rows), None, None
 
 class SplittableLinear(nn.Module):
     "A shared linear layer whose output nodes can be split into `K` task-specific nodes; weights `[K,out,in]`, forward on `x [K,B,in]`."
@@ -177,7 +184,7 @@ class SplittableLinear(nn.Module):
         self.weight = nn.Parameter(torch.empty(n_tasks, out_features, in_features))
         self.bias = nn.Parameter(torch.empty(n_tasks, out_features))
         self.register_buffer("split_mask", torch.zeros(out_features, dtype=torch.bool))
-        self.track, self._n_split = False, 0
+        self.track, self._n_split, self.split_rows = False, 0, torch.zeros(0, dtype=torch.long)
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -187,21 +194,25 @@ class SplittableLinear(nn.Module):
             w = torch.empty(self.out_features, self.in_features).uniform_(-bound, bound)
             b = torch.empty(self.out_features).uniform_(-bound, bound)
             self.weight.copy_(w.expand_as(self.weight)); self.bias.copy_(b.expand_as(self.bias))
-            self.split_mask.zero_(); self._n_split = 0
+            self.split_mask.zero_(); self._count()
 
     def _load_from_state_dict(self, *args, **kwargs):
-        super()._load_from_state_dict(*args, **kwargs); self._n_split = int(self.split_mask.sum())
+        super()._load_from_state_dict(*args, **kwargs); self._count()
+
+    def _count(self):
+        "Refresh the split count and `split_rows`, the split rows' indices (after the mask changed)."
+        self.split_rows = self.split_mask.nonzero().flatten(); self._n_split = len(self.split_rows)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w, b = self.weight, self.bias
-        if not self.track and self._n_split < self.out_features: w, b = _TiedRows.apply(w, b, self.split_mask)
+        if not self.track and self._n_split < self.out_features: w, b = _TiedRows.apply(w, b, self.split_mask, self.split_rows)
         return task_linear(x, w, b)
 
     @torch.no_grad()
     def tie_grads(self) -> None:
         "After a tracked backward pass: tie `.grad` in place, as the backward pass does when `track` is off."
         for p in (self.weight, self.bias):
-            if p.grad is not None: tie(p.grad, self.split_mask, out=p.grad)
+            if p.grad is not None: tie(p.grad, self.split_mask, out=p.grad, split_rows=self.split_rows)
 
     @torch.no_grad()
     def split(self, nodes) -> torch.Tensor:
@@ -210,7 +221,7 @@ class SplittableLinear(nn.Module):
         if len(nodes) and (nodes.min() < 0 or nodes.max() >= self.out_features):
             raise ValueError(f"node indices must be in [0, {self.out_features}), got {nodes.tolist()}")
         nodes = nodes[~self.split_mask[nodes]].unique()
-        self.split_mask[nodes] = True; self._n_split = int(self.split_mask.sum())
+        self.split_mask[nodes] = True; self._count()
         return nodes
 
     @property
