@@ -1,6 +1,6 @@
 """AHPS speed: time per training step AHPS / HPS, and per-task gradients from one backward pass vs K backward passes.
 
-Part 1 times one Adam training step (forward, backward, controller, step) of MultiTaskMLP(sharing="hard") (HPS) and of
+Part 1 times one training step with fused Adam, as `fit` runs it (forward, backward, controller, step) of MultiTaskMLP(sharing="hard") (HPS) and of
 AHPS's network with its NodeController (default statistic), in three phases: deciding with nothing split yet
 (tied shared rows + per-task gradients + statistic), deciding with 25% of the nodes split, and after the decision
 window (tracking off, 25% split). Part 2 times getting every task's gradient on every trunk row:
@@ -33,7 +33,7 @@ def timed(fn, n):
 def ahps_setup(K, a, split_frac, window):
     torch.manual_seed(0)
     d = AHPS().config(); d.update(warmup=10 ** 9, window=(10 ** 9 + 1) if window else None)
-    m = MultiTaskMLP(a.features, K, (a.hidden, a.hidden), sharing="adaptive"); opt = torch.optim.Adam(m.parameters(), 1e-3)
+    m = MultiTaskMLP(a.features, K, (a.hidden, a.hidden), sharing="adaptive"); opt = torch.optim.Adam(m.parameters(), 1e-3, fused=True)
     ctl = NodeController(**d); ctl.attach(m, opt)
     if split_frac:
         x, y = torch.randn(K, a.batch, a.features), torch.randn(K, a.batch)
@@ -59,7 +59,7 @@ def main():
         x, y = torch.randn(K, a.batch, a.features), torch.randn(K, a.batch)
         torch.manual_seed(0)
         hps = MultiTaskMLP(a.features, K, (a.hidden, a.hidden), sharing="hard")
-        fns = {"hps": make_step(hps, torch.optim.Adam(hps.parameters(), 1e-3), x, y)}
+        fns = {"hps": make_step(hps, torch.optim.Adam(hps.parameters(), 1e-3, fused=True), x, y)}
         for key, (sf, win) in {"d0": (0, False), "d25": (0.25, False), "w25": (0.25, True)}.items():
             m, opt, ctl = ahps_setup(K, a, sf, win); fns[key] = make_step(m, opt, x, y, ctl)
         n = max(20, 3000 // K)
