@@ -142,7 +142,7 @@ def fit_replicates(method,                # 'stl', 'hps', 'sps' or 'ahps' (or th
                    activation: str = "relu",      # activation of the hidden layers
                    target_prior_rows: float = 10, # groups layout: pulls each task's target scale towards the pooled one
                    random_effects=None,           # groups layout: every replicate's random-effects part, as `fit` takes it
-                   refit_random: bool = True,     # after training, re-fit it on training and validation rows (as `fit`)
+                   refit_random: bool = True,     # after training, re-fit it to convergence on training and validation rows (as `fit`)
                    random_head: bool = True,      # the head's per-task random deviations (as `fit`)
                    family="gaussian",             # the tasks' families (as `fit`)
                    fractional: bool = False,      # Poisson tasks: allow non-integer targets (as `fit`)
@@ -297,8 +297,8 @@ def _results(methods, models, params, run, state, history, scalers, draws, seeds
         h = pd.DataFrame(history[r])
         out.append(FitResult(model, method, scalers[r], DataSchema.of(draws[r][0]), h, {**config, "seed": seeds[r]},
                              best_epoch if kept else len(h) - 1, _replicate_random(random, state, r, alive, kept)))
-        if random is not None and draws[r][1] is not None and config["refit_random"]:
-            tr, va = draws[r]; _refit_random(out[-1], [TaskTensors(tr, scalers[r]), TaskTensors(DataSchema.of(tr).align(va), scalers[r])])
+        if random is not None and config["refit_random"]:
+            tr, va = draws[r]; _refit_random(out[-1], [TaskTensors(tr, scalers[r])] + ([] if va is None else [TaskTensors(DataSchema.of(tr).align(va), scalers[r])]))
     return out
 
 # %% ../nbs/08_replicates.ipynb #37fc67d4

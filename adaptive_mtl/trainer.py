@@ -263,7 +263,7 @@ def fit(method="ahps",                     # a `Method` or its name: 'ahps' (the
         target_prior_rows: float = 10,     # groups layout: pulls each task's target scale towards the pooled one (`Scaler.fit`)
         random_effects=None,               # groups layout: None, 'intercept', 'all', or feature names with a random slope (see below)
         random_head: bool = True,          # with random effects on Gaussian tasks: the head's weights deviate per task by BLUPs (their variance estimated)
-        refit_random: bool = True,         # after training, re-fit the random-effects part on training and validation rows
+        refit_random: bool = True,         # after training, re-fit the random-effects part to convergence on training and validation rows
         family="gaussian",                 # 'gaussian', 'poisson', 'bernoulli': one for all tasks, a list (one per task) or a dict task -> family
         fractional: bool = False,          # Poisson tasks: allow non-integer targets (rates)
        ) -> FitResult:
@@ -293,7 +293,7 @@ def fit(method="ahps",                     # a `Method` or its name: 'ahps' (the
     result = FitResult(model, method, scaler, DataSchema.of(train), pd.DataFrame(), config, random=random)
     history = _train(result, opt, train_tensors, val_tensors, stopper, epochs, batch_size, generator, progress)
     restored = stopper.restore(model, method, random=random)
-    if random is not None and val_tensors is not None and refit_random: _refit_random(result, [train_tensors, val_tensors])
+    if random is not None and refit_random: _refit_random(result, [train_tensors] + ([] if val_tensors is None else [val_tensors]))
     result.history, result.best_epoch = pd.DataFrame(history), len(history) - 1 if restored is None else restored
     method.finish(model)
     return result

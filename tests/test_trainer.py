@@ -53,3 +53,18 @@ def test_asps_file_with_flat_theta_options_loads():
     assert r.method.theta == {"rule": "sign", "theta_max": 0.3, "warmup": 3, "patience": 5}
     test = make_simulation("mixed", n_train=30, n_test=40, seed=0).test
     np.testing.assert_allclose(r.predict(test), np.load(here / "asps_flat_theta_options_pred.npy"), rtol=1e-5, atol=1e-6)   # float32 kernels differ by CPU
+
+def test_random_effects_converge_without_validation(sim):
+    "Without a validation split the random-effects part is re-fitted on the training rows to the likelihood's maximum (a second re-fit moves nothing); `refit_random=False` keeps the training-time EM state; replicates agree."
+    from adaptive_mtl.data import TaskTensors
+    from adaptive_mtl.replicates import fit_replicates
+    from adaptive_mtl.trainer import _refit_random
+    options = dict(random_effects="intercept", epochs=5, seed=0, progress=False)
+    r = fit("hps", sim.train, None, **options)
+    G, s2 = r.random.G.clone(), r.random.sigma2.clone()
+    _refit_random(r, [TaskTensors(sim.train, r.scaler)])
+    torch.testing.assert_close(r.random.G, G, rtol=1e-4, atol=1e-8); torch.testing.assert_close(r.random.sigma2, s2, rtol=1e-5, atol=0)
+    em = fit("hps", sim.train, None, refit_random=False, **options).random
+    assert (em.G - G).abs().max() > 1e-3                                  # EM's state after training is elsewhere
+    alone = fit_replicates("hps", (sim.train, None), [0, 1], **{k: v for k, v in options.items() if k not in ("seed", "progress")})[0].random
+    torch.testing.assert_close(alone.G, G, rtol=1e-6, atol=1e-10); torch.testing.assert_close(alone.sigma2, s2, rtol=1e-6, atol=0)
