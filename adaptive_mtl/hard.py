@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import torch
 from fastcore.basics import patch
-from .layers import MultiTaskMLP, SplittableLinear, tie
+from .layers import MultiTaskMLP, SplittableLinear, split_positions, tie
 from .conflicts import STATISTICS, ConflictStatistic, SnrStatistic, make_statistic
 
 # %% auto #0
@@ -148,9 +148,9 @@ def _masks(self: NodeController, tracked: bool = True) -> list:
 
 @patch
 def _sync(self: NodeController):
-    "Refresh the cached shared-node mask `[R, nodes]` from the split masks (and, with replicates, every layer's split rows for `tie`)."
+    "Refresh the cached shared-node mask `[R, nodes]` from the split masks (and, with replicates, every layer's `split_positions` for `tie`)."
     self._shared = ~torch.cat(self._masks(), -1)
-    if self.stacked is not None: self._split_rows = [mask.nonzero(as_tuple=True) for mask in self._masks(tracked=False)]
+    if self.stacked is not None: self._positions = [split_positions(mask, self.trunk[0].n_tasks) for mask in self._masks(tracked=False)]
     self._n_shared, self._n_split = self._shared.sum(-1), sum(layer.n_split for layer in self.tracked_layers)
 
 # %% ../nbs/05_hard.ipynb #44d29089
@@ -184,15 +184,15 @@ def _tie_rest(self: NodeController):
     "With replicates the controller ties the gradients of every trunk layer itself: the untracked ones, and all once the decisions are over."
     for i, (weight, bias, mask) in enumerate(self.stacked):
         if weight.grad is not None and (i not in self.layer_indices or not self.active):
-            tie(weight.grad, mask, weight.grad, self._split_rows[i]); tie(bias.grad, mask, bias.grad, self._split_rows[i])
+            tie(weight.grad, mask, weight.grad, self._positions[i]); tie(bias.grad, mask, bias.grad, self._positions[i])
 
 @patch
 def _grads(self: NodeController) -> list:
-    "`(weight grad, bias grad, split mask, split rows)` of every tracked layer: `.grad` `[R,K,out,in]`, `[R,K,out]` and mask `[R,out]`, or one network's `[K,out,in]`, `[K,out]`, `[out]` and its split rows' indices."
+    "`(weight grad, bias grad, split mask, split positions)` of every tracked layer: `.grad` `[R,K,out,in]`, `[R,K,out]` and mask `[R,out]`, or one network's `[K,out,in]`, `[K,out]` and `[out]`; the positions for `tie`."
     if self.stacked is not None:
         if self.stacked[0][0].grad is None: raise ValueError("no gradients on the stacked weights: call backward() first")
-        return [(self.stacked[i][0].grad, self.stacked[i][1].grad, self.stacked[i][2], self._split_rows[i]) for i in self.layer_indices]
-    grads = [(weight.grad, bias.grad, layer.split_mask, (layer.split_rows,)) for weight, bias, layer in self._tracked_params]
+        return [(self.stacked[i][0].grad, self.stacked[i][1].grad, self.stacked[i][2], self._positions[i]) for i in self.layer_indices]
+    grads = [(weight.grad, bias.grad, layer.split_mask, layer.split_positions) for weight, bias, layer in self._tracked_params]
     for (weight_grad, *_), layer in zip(grads, self.tracked_layers):
         if weight_grad is None: row_grads(layer)                          # raises: no tracked backward pass yet
     return grads

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
 # %% auto #0
-__all__ = ['SHARING', 'task_linear', 'TaskLinear', 'SharedHead', 'MultiTaskMLP', 'tie', 'SplittableLinear']
+__all__ = ['SHARING', 'task_linear', 'TaskLinear', 'SharedHead', 'MultiTaskMLP', 'split_positions', 'tie', 'SplittableLinear']
 
 # %% ../nbs/02_layers.ipynb #817c3ccc
 class _Linear(torch.autograd.Function):
@@ -151,35 +151,41 @@ class MultiTaskMLP(nn.Module):
         return self._plus_offset(self.head(self.features(x)).squeeze(-1), x)
 
 # %% ../nbs/02_layers.ipynb #e6298761
+def split_positions(split_mask: torch.Tensor, # `[rows]` (or `[R,rows]`), True where the row is split
+                    n_tasks: int,              # K, the copies of every row
+                   ) -> torch.Tensor:          # `[n_split * K]`
+    "Where the task copies of the split rows are in a row gradient `[K,rows,...]` (or `[R,K,rows,...]`) seen as `[-1, ...]`: with them `tie` works by copies."
+    rows = split_mask.shape[-1]
+    replicate, row = split_mask.reshape(-1, rows).nonzero().unbind(1)
+    task = torch.arange(n_tasks, device=split_mask.device)
+    return ((replicate[:, None] * n_tasks + task) * rows + row[:, None]).flatten()
+
 def tie(g: torch.Tensor,            # row gradients `[K,rows,...]`, or `[R,K,rows,...]` for R replicates
         split_mask: torch.Tensor,   # `[rows]` (or `[R,rows]`), True where the row is split
-        out: torch.Tensor | None = None,
-        split_rows: tuple | None = None, # `split_mask.nonzero(as_tuple=True)`, if known: then by copies, not `where`
+        out: torch.Tensor | None = None, # where to write (contiguous, may be `g`)
+        positions: torch.Tensor | None = None, # `split_positions(split_mask, K)`, if known: then by copies, not `where`
        ) -> torch.Tensor:
     "Tie row gradients: every copy of a row not in `split_mask` gets the sum over tasks."
     lead = split_mask.dim() - 1                                          # 1 with a replicate axis in front
     total = g.sum(lead, keepdim=True)
-    if split_rows is None:
+    if positions is None:
         s = split_mask.reshape(split_mask.shape[:lead] + (1,) + split_mask.shape[lead:] + (1,) * (g.dim() - lead - 2))
         return torch.where(s, g, total, out=out)
-    out = torch.empty_like(g) if out is None else out                    # same numbers by copies: 2-4x faster than `where` on a CPU
-    if not len(split_rows[-1]): return out.copy_(total.expand_as(g))
-    if lead == 0: own = g.index_select(1, split_rows[0]); return out.copy_(total.expand_as(g)).index_copy_(1, split_rows[0], own)
-    index = (split_rows[0], slice(None), split_rows[1]); own = g[index]  # the split rows' own gradients, before `out` overwrites them
-    out.copy_(total.expand_as(g))[index] = own
+    row = g.shape[lead + 2:]                                             # same numbers by copies: 2-4x faster than `where` on a CPU
+    own = g.reshape(-1, *row).index_select(0, positions) if len(positions) else None   # the split copies, before `out` overwrites them
+    out = (torch.empty(g.shape, dtype=g.dtype, device=g.device) if out is None else out).copy_(total.expand_as(g))
+    if own is not None: out.view(-1, *row).index_copy_(0, positions, own)
     return out
 
 class _TiedRows(torch.autograd.Function):
     "Identity on a layer's `(weight, bias)`; backward ties the gradients of its shared rows."
     @staticmethod
-    def forward(ctx, w, b, split_mask, split_rows):
-        ctx.split_mask, ctx.split_rows = split_mask, split_rows
+    def forward(ctx, w, b, split_mask, positions):
+        ctx.split_mask, ctx.positions = split_mask, positions
         return w.view_as(w), b.view_as(b)
 
     @staticmethod
-    def backward(ctx, gw, gb):
-        rows = (ctx.split_rows,)
-        return tie(gw, ctx.split_mask, split_rows=rows), tie(gb, ctx.split_mask, split_rows=rows), None, None
+    def backward(ctx, gw, gb): return tie(gw, ctx.split_mask, None, ctx.positions), tie(gb, ctx.split_mask, None, ctx.positions), None, None
 
 class SplittableLinear(nn.Module):
     "A shared linear layer whose output nodes can be split into `K` task-specific nodes; weights `[K,out,in]`, forward on `x [K,B,in]`."
@@ -189,7 +195,7 @@ class SplittableLinear(nn.Module):
         self.weight = nn.Parameter(torch.empty(n_tasks, out_features, in_features))
         self.bias = nn.Parameter(torch.empty(n_tasks, out_features))
         self.register_buffer("split_mask", torch.zeros(out_features, dtype=torch.bool))
-        self.track, self._n_split, self.split_rows = False, 0, torch.zeros(0, dtype=torch.long)
+        self.track, self._n_split, self.split_positions = False, 0, torch.zeros(0, dtype=torch.long)
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -205,19 +211,19 @@ class SplittableLinear(nn.Module):
         super()._load_from_state_dict(*args, **kwargs); self._count()
 
     def _count(self):
-        "Refresh the split count and `split_rows`, the split rows' indices (after the mask changed)."
-        self.split_rows = self.split_mask.nonzero().flatten(); self._n_split = len(self.split_rows)
+        "Refresh the split count and `split_positions`, where the split rows' copies are (for `tie`), after the mask changed."
+        self.split_positions = split_positions(self.split_mask, self.n_tasks); self._n_split = len(self.split_positions) // self.n_tasks
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w, b = self.weight, self.bias
-        if not self.track and self._n_split < self.out_features: w, b = _TiedRows.apply(w, b, self.split_mask, self.split_rows)
+        if not self.track and self._n_split < self.out_features: w, b = _TiedRows.apply(w, b, self.split_mask, self.split_positions)
         return task_linear(x, w, b)
 
     @torch.no_grad()
     def tie_grads(self) -> None:
         "After a tracked backward pass: tie `.grad` in place, as the backward pass does when `track` is off."
         for p in (self.weight, self.bias):
-            if p.grad is not None: tie(p.grad, self.split_mask, out=p.grad, split_rows=(self.split_rows,))
+            if p.grad is not None: tie(p.grad, self.split_mask, p.grad, self.split_positions)
 
     @torch.no_grad()
     def split(self, nodes) -> torch.Tensor:
