@@ -262,6 +262,6 @@ Which method when (test MSE relative to stl: simulation study, 20 seeds per sett
         +9.9% when no task is related to another). sps: fixed soft sharing, within 1.7% of stl.
 Grouped data (pupils in schools): MTLRegressor() adds a random intercept per group unless it
 is clearly worse on validation, and averages 3 networks. On hsb82 (160 schools) it reaches test
-MSE 36.36 against statsmodels MixedLM 36.61 and gpboost 36.64 (ahps alone 37.56); on exam
+MSE 36.37 against statsmodels MixedLM 36.61 and gpboost 36.64 (ahps alone 37.56); on exam
 (63 schools) 0.546 against MixedLM 0.549 (random slope) and gpboost 0.557.
 """

@@ -81,7 +81,7 @@ class GLMMEffects(RandomEffects):
                  family: str = "bernoulli",  # 'poisson' or 'bernoulli'
                  diagonal=None,            # keep G diagonal (None: when there are more than 3 random effects)
                  em_steps: int = 10,       # EM steps of G per `update`
-                 reml: bool = True, head: int = 0):   # accepted for `RandomEffects`' interface: no head deviations here
+                 reml: bool = True, head: int = 0, start_steps: int = 100):   # accepted for `RandomEffects`' interface: no head deviations here
         if head: raise ValueError("Poisson and Bernoulli random effects have no random head deviations (random_head=False)")
         if family not in ("poisson", "bernoulli"): raise ValueError(f"family must be 'poisson' or 'bernoulli', got {family!r}")
         super().__init__(slopes, diagonal, True, em_steps, 0); self.family = family

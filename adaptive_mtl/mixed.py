@@ -167,12 +167,15 @@ class RandomEffects:
                  slopes=(),            # indices of the features with a random slope (besides the intercept)
                  diagonal=None,        # keep G diagonal (None: when there are more than 3 random effects on features)
                  reml: bool = True,    # restricted likelihood, as `MixedLM`
-                 em_steps: int = 10,   # EM steps of G and sigma2 per `update`
+                 em_steps: int = 3,    # EM steps of G and sigma2 per `update` (the network moves a little between updates)
                  head: int = 0,        # the network's last hidden width: its head weights get per-task random deviations (0: none)
+                 start_steps: int = 100, # EM steps of the first fit (`start`) with a head
                 ):
         self.slopes, self.reml, self.em_steps, self.head = [int(j) for j in slopes], reml, em_steps, int(head)
+        self.start_steps = int(start_steps)
         self.diagonal = len(self.slopes) + 1 > 3 if diagonal is None else bool(diagonal)
-    def config(self) -> dict: return dict(slopes=self.slopes, diagonal=self.diagonal, reml=self.reml, em_steps=self.em_steps, head=self.head)
+    def config(self) -> dict: return dict(slopes=self.slopes, diagonal=self.diagonal, reml=self.reml, em_steps=self.em_steps, head=self.head,
+                                          start_steps=self.start_steps)
     @property
     def n_design(self) -> int: return len(self.slopes) + 1                  # random effects on the features: intercept and slopes
 
@@ -204,6 +207,10 @@ class RandomEffects:
             scale = torch.cat([torch.ones(self.n_design), torch.full((self.head,), 1e-2)]).double()   # the head starts nearly shared
             self.G = torch.diag(scale) * self.sigma2[..., None, None]
         return self.update(pred, h, max_iter, tol)
+
+    def start(self, x, y, mask, pred=None, h=None):
+        "The first fit, under a network whose head starts at zero: to convergence without a head, `start_steps` EM steps with one (EM creeps where the head's variances are small; the final `refit` converges)."
+        return self.attach(x, y, mask, pred, h, max_iter=self.start_steps if self.head else 5000)
 
     def update(self, pred=None, h=None, steps: int | None = None, tol: float = 0.0):
         "Re-solve beta and the BLUPs given the network's (population) predictions `pred [...,K,n]` on the training rows (None: 0) and head features `h`, after `steps` EM steps."

@@ -244,7 +244,7 @@ def _start_random(run, slopes: list, head: bool) -> RandomEffects:
     "Every replicate's mixed model under its network's shared output layer (zero at the start), as `fit` starts it."
     pop, h = run["population"](run["params"], run["buffers"], run["full"][0])
     random = RandomEffects(slopes, head=h.shape[-1] if head else 0)
-    random.attach(*run["full"], pop, h, max_iter=300 if head else 5000)
+    random.start(*run["full"], pop, h)
     if random.head: run["buffers"]["head.dev"].copy_(random.head_deviation())
     return random
 

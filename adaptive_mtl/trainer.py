@@ -200,7 +200,7 @@ def _start_random(model: MultiTaskMLP, slopes: list, tensors: TaskTensors, head:
     pop, h = _population(model, tensors.full()[0], not _mode_free(model))
     if codes is not None: return GLMMEffects(slopes, family=FAMILIES[int(codes[0])]).attach(*tensors.full(), pop)
     random = RandomEffects(slopes, head=model.head.in_features if head else 0)
-    random.attach(*tensors.full(), pop, h, max_iter=300 if head else 5000)    # EM creeps where the head's variances are small
+    random.start(*tensors.full(), pop, h)
     _set_head(model, random)
     return random
 
