@@ -33,7 +33,7 @@ class ConflictStatistic:
         "How strongly each node conflicts: when a cap limits the splits, the strongest split first."
         return value
 
-    def state_dict(self, replicate: int | None = None) -> dict: return {}   # with an index: that replicate's state only (copies)
+    def state_dict(self, replicate=None) -> dict: return {}   # with an index (or a tensor of indices): those replicates' state only (copies)
     def load_state_dict(self, state: dict) -> None: pass
     def __repr__(self): return f"{type(self).__name__}()"
 

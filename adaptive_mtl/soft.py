@@ -125,7 +125,7 @@ class GraphCoupling:
         self.weights = A if K <= self.dense_up_to else nearest_pairs(A, self.neighbours)
         self.mask = None if masks is None else torch.cat([m.to(p.dtype).reshape(K, -1) for p, m in zip(params, masks)], 1)
         self.active_weight = torch.mm(self.weights, self.mask) if self.mask is not None else (
-            self.weights.sum(1, keepdim=True) if K <= self.dense_up_to else torch.sparse.sum(self.weights, 1).to_dense()[:, None])
+            torch.sparse.sum(self.weights, 1).to_dense()[:, None] if self.weights.is_sparse else self.weights.sum(1, keepdim=True))
         self.scale = 2 * self.lam0 / K * (1 if self.mask is None else self.mask)
     @torch.no_grad()
     def terms(self) -> tuple:
