@@ -214,6 +214,11 @@ class SplittableLinear(nn.Module):
         "Refresh the split count and `split_positions`, where the split rows' copies are (for `tie`), after the mask changed."
         self.split_positions = split_positions(self.split_mask, self.n_tasks); self._n_split = len(self.split_positions) // self.n_tasks
 
+    def _apply(self, fn, recurse=True):
+        super()._apply(fn, recurse)
+        if self.split_mask.device.type != "meta": self._count()           # `.to(device)`: the positions follow the mask
+        return self
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w, b = self.weight, self.bias
         if not self.track and self._n_split < self.out_features: w, b = _TiedRows.apply(w, b, self.split_mask, self.split_positions)
