@@ -214,15 +214,23 @@ class RandomEffects:
 
     def update(self, pred=None, h=None, steps: int | None = None, tol: float = 0.0):
         "Re-solve beta and the BLUPs given the network's (population) predictions `pred [...,K,n]` on the training rows (None: 0) and head features `h`, after `steps` EM steps."
-        self._bind(h if self.head else None)
-        r = self._y if pred is None else (self._y - pred.double()) * self._m
-        moments, structure = (*self._design, *_target_moments(r, self._Z, self._X)), self._structure()
+        r, moments = self._moments(pred, h); structure = self._structure()
         done = torch.zeros(self.sigma2.shape, dtype=torch.bool)       # per fit: a converged replicate stops where it would alone
         for _ in range(self.em_steps if steps is None else steps):
             G, s2 = _em_step(moments, r, self._Z, self._X, self._m, self._N, self.G, self.sigma2, self.reml, structure)
             change = _change(self.G, self.sigma2, G, s2)
             self.G, self.sigma2 = torch.where(done[..., None, None], self.G, G), torch.where(done, self.sigma2, s2)
             if bool((done := done | (change < tol)).all()): break
+        return self._solve_posterior(moments)
+
+    def _moments(self, pred=None, h=None) -> tuple:
+        "`(residual target r, its moments)` given the network's predictions `pred` and head features `h` on the bound rows."
+        self._bind(h if self.head else None)
+        r = self._y if pred is None else (self._y - pred.double()) * self._m
+        return r, (*self._design, *_target_moments(r, self._Z, self._X))
+
+    def _solve_posterior(self, moments: tuple):
+        "beta, the BLUPs and their covariances at the current G and sigma2."
         ZtZ, ZtX, XtX, Zty, Xty = moments
         self.beta, self.b, C, S, AZtX = _posterior(ZtZ, ZtX, Zty, XtX, Xty, self.G, self.sigma2, self.reml)
         self.b_cov = self.sigma2[..., None, None, None] * C
@@ -300,14 +308,12 @@ def optimize_components(moments: tuple,              # `(Z'Z, Z'X, X'X, Z'y, X'y
 def converge(self: RandomEffects,
              pred=None, h=None):    # the network's predictions on the bound rows and its head features, as for `update`
     "G and sigma2 at the (restricted) likelihood's maximum given the network (`optimize_components` from the current values, each replicate alone), then beta and the BLUPs."
-    self._bind(h if self.head else None)
-    r = self._y if pred is None else (self._y - pred.double()) * self._m
-    moments, structure, yty = (*self._design, *_target_moments(r, self._Z, self._X)), self._structure(), r.pow(2).sum((-2, -1))
+    r, moments = self._moments(pred, h); structure, yty = self._structure(), r.pow(2).sum((-2, -1))
     G, sigma2 = self.G.clone(), self.sigma2.clone()
     for i in np.ndindex(tuple(self.sigma2.shape)):
         G[i], sigma2[i], _ = optimize_components([m[i] for m in moments], yty[i], self._N[i], structure, self.G[i], self.sigma2[i], self.reml)
     self.G, self.sigma2 = G, sigma2
-    return self.update(pred, h, steps=0)
+    return self._solve_posterior(moments)
 
 @patch
 def refit(self: RandomEffects, x, y, mask, pred=None, h=None):   # new rows (e.g. training and validation) and the network's outputs on them

@@ -179,7 +179,7 @@ def fit_replicates(method,                # 'stl', 'hps', 'sps' or 'ahps' (or th
                 time.perf_counter() - start, draws[0][0].task_names)
         if state["stopped"].all(): break
         _compact(run, state, stacked)
-    return _results(methods, models, {**run["params"], **run["buffers"]}, run, state, history, scalers, draws, seeds,
+    return _results(methods, models, {**run["params"], **run["buffers"]}, run, state, history, scalers, draws, seeds, (train, val),
                     dict(hidden=hidden, epochs=epochs, lr=lr, batch_size=batch_size, weight_decay=weight_decay, patience=patience,
                          min_epochs=min_epochs, activation=activation, dropout=0.0, optimizer="adam", target_prior_rows=target_prior_rows,
                          random_effects=random_effects, refit_random=refit_random, random_head=random_head,
@@ -284,8 +284,8 @@ def _replicate_random(random, state, r, alive, kept):
     if not kept: return random.replicate(alive.index(r))
     one = RandomEffects(**random.config()); one.load_state_dict(state["random_best"][r]); return one
 
-def _results(methods, models, params, run, state, history, scalers, draws, seeds, config) -> list:
-    "A `FitResult` per replicate: its best state (or, without validation, its last, from the replicates alive in the batch)."
+def _results(methods, models, params, run, state, history, scalers, draws, seeds, tensors, config) -> list:
+    "A `FitResult` per replicate: its best state (or, without validation, its last, from the replicates alive in the batch); `tensors`: all replicates' `(train, val)` `TaskTensors`, for the random effects' re-fit."
     out, alive, random = [], run["alive"], run["random"]
     for r, (method, model) in enumerate(zip(methods, models)):
         best_epoch = state["stoppers"][r].best_epoch
@@ -297,8 +297,7 @@ def _results(methods, models, params, run, state, history, scalers, draws, seeds
         h = pd.DataFrame(history[r])
         out.append(FitResult(model, method, scalers[r], DataSchema.of(draws[r][0]), h, {**config, "seed": seeds[r]},
                              best_epoch if kept else len(h) - 1, _replicate_random(random, state, r, alive, kept)))
-        if random is not None and config["refit_random"]:
-            tr, va = draws[r]; _refit_random(out[-1], [TaskTensors(tr, scalers[r])] + ([] if va is None else [TaskTensors(DataSchema.of(tr).align(va), scalers[r])]))
+        if random is not None and config["refit_random"]: _refit_random(out[-1], [t[r] for t in tensors if t is not None])   # training (and validation) rows
     return out
 
 # %% ../nbs/08_replicates.ipynb #37fc67d4

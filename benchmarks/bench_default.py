@@ -4,7 +4,7 @@ Times, on one thread, a default fit (three AHPS networks on the replicate axis; 
 chosen on its validation split) and MixedLM by REML with a random intercept (and with a random SES slope) on the same
 rows, interleaved over repeats; prints the medians, their ratio, what the default chose, and how much of the default fit
 was its random-effects part (`RandomEffects.update`: the EM steps for G and sigma2 and the BLUPs, float64; and
-`mixed.optimize_components`: the final re-fits' maximisation of the restricted likelihood).
+`RandomEffects.converge`: the final re-fits' maximisation of the restricted likelihood).
 Usage: python benchmarks/bench_default.py [--reps 3]"""
 import argparse, statistics, time, warnings
 import numpy as np
@@ -12,17 +12,16 @@ import torch
 import statsmodels.api as sm
 from adaptive_mtl.datasets import load_dataset
 from adaptive_mtl.estimator import MTLRegressor
-from adaptive_mtl import mixed as mixed_part
 from adaptive_mtl.mixed import RandomEffects
 
-SPENT = [0.0]                # seconds inside RandomEffects.update (attach and converge call it too) and optimize_components
+SPENT = [0.0]                # seconds inside RandomEffects.update (attach calls it too) and RandomEffects.converge
 def _timed(f):
     def timed(*args, **kwargs):
         start = time.perf_counter()
         try: return f(*args, **kwargs)
         finally: SPENT[0] += time.perf_counter() - start
     return timed
-RandomEffects.update, mixed_part.optimize_components = _timed(RandomEffects.update), _timed(mixed_part.optimize_components)   # they never nest
+RandomEffects.update, RandomEffects.converge = _timed(RandomEffects.update), _timed(RandomEffects.converge)   # they never nest
 
 def mixed(X, y, g, Z=None):
     with warnings.catch_warnings():
