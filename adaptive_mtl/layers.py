@@ -17,8 +17,8 @@ __all__ = ['SHARING', 'task_linear', 'TaskLinear', 'SharedHead', 'MultiTaskMLP',
 class _Linear(torch.autograd.Function):
     "K maps `h w' + b`; the backward gives the weight's gradient in the weight's `[K,out,in]` layout when that product is the cheaper one (autograd's is the transpose, copied again on accumulation), and a width-1 output's input gradient as a broadcast product (a batched outer product is slow). Same numbers as autograd's."
     @staticmethod
-    def forward(ctx, h, w, b):                     # h [K,B,in], w [K,out,in], b [K,out]
-        ctx.save_for_backward(h, w)
+    def forward(ctx, h, w, b, tied=None):          # h [K,B,in], w [K,out,in], b [K,out]; tied: maps the (weight, bias) gradients
+        ctx.save_for_backward(h, w); ctx.tied = tied
         return torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
     @staticmethod
     @once_differentiable
@@ -26,16 +26,17 @@ class _Linear(torch.autograd.Function):
         h, w = ctx.saved_tensors
         gh = (g * w if w.shape[1] == 1 else torch.bmm(g, w)) if ctx.needs_input_grad[0] else None
         gw = torch.bmm(g.transpose(1, 2), h) if w.shape[2] >= w.shape[1] else torch.bmm(h.transpose(1, 2), g).transpose(1, 2)
-        return gh, gw, g.sum(1)
+        return (gh, *((gw, g.sum(1)) if ctx.tied is None else ctx.tied(gw, g.sum(1))), None)
 
 def task_linear(x: torch.Tensor,       # inputs `[K, B, in]`
                 weight: torch.Tensor,  # the weights `[K, out, in]` (`shared`: `[out, in]`)
                 bias: torch.Tensor,    # the biases `[K, out]` (`shared`: `[out]`)
                 shared: bool = False,  # one map for all K tasks
+                tied=None,             # `f(weight grad, bias grad) -> (weight grad, bias grad)` in the backward pass, e.g. `SplittableLinear`'s tie
                ) -> torch.Tensor:
     "K linear maps, task k's applied to its rows, `[K, B, out]`, in one batched product; a `shared` map is broadcast to every task without a copy, so its gradient is the sum of the tasks' (the same sums whether K tasks are one network's or R replicates')."
     if shared: weight, bias = weight.expand(len(x), *weight.shape), bias.expand(len(x), *bias.shape)
-    return _Linear.apply(x, weight, bias)
+    return _Linear.apply(x, weight, bias, tied)
 
 class TaskLinear(nn.Module):
     "`K` linear maps in one `[K,out,in]` weight (or one shared `[out,in]` weight with `shared=True`), applied to `x [K,B,in]`."
@@ -177,15 +178,10 @@ def tie(g: torch.Tensor,            # row gradients `[K,rows,...]`, or `[R,K,row
     if own is not None: out.view(-1, *row).index_copy_(0, positions, own)
     return out
 
-class _TiedRows(torch.autograd.Function):
-    "Identity on a layer's `(weight, bias)`; backward ties the gradients of its shared rows."
-    @staticmethod
-    def forward(ctx, w, b, split_mask, positions):
-        ctx.split_mask, ctx.positions = split_mask, positions
-        return w.view_as(w), b.view_as(b)
-
-    @staticmethod
-    def backward(ctx, gw, gb): return tie(gw, ctx.split_mask, None, ctx.positions), tie(gb, ctx.split_mask, None, ctx.positions), None, None
+class _TiedRows:
+    "A layer's tie as of its forward pass, for `task_linear(tied=...)`: the backward pass ties the weight's and bias's shared rows (no node of its own in the autograd graph)."
+    def __init__(self, split_mask, positions): self.split_mask, self.positions = split_mask, positions
+    def __call__(self, gw, gb): return tie(gw, self.split_mask, None, self.positions), tie(gb, self.split_mask, None, self.positions)
 
 class SplittableLinear(nn.Module):
     "A shared linear layer whose output nodes can be split into `K` task-specific nodes; weights `[K,out,in]`, forward on `x [K,B,in]`."
@@ -220,9 +216,8 @@ class SplittableLinear(nn.Module):
         return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        w, b = self.weight, self.bias
-        if not self.track and self._n_split < self.out_features: w, b = _TiedRows.apply(w, b, self.split_mask, self.split_positions)
-        return task_linear(x, w, b)
+        tied = _TiedRows(self.split_mask, self.split_positions) if not self.track and self._n_split < self.out_features else None
+        return task_linear(x, self.weight, self.bias, tied=tied)
 
     @torch.no_grad()
     def tie_grads(self) -> None:

@@ -19,6 +19,13 @@ def _copy_state(model, into: dict | None = None) -> dict:
     for k, v in state.items(): into[k].copy_(v)
     return into
 
+def _snapshot(state):
+    "A copy of a method's state that later steps cannot change: dicts, lists and tuples rebuilt, tensors cloned, numbers and strings kept, anything else deep-copied (`copy.deepcopy` of the whole costs more per epoch than several training steps)."
+    if type(state) is torch.Tensor: return state.detach().clone()
+    if type(state) is dict: return {k: _snapshot(v) for k, v in state.items()}
+    if type(state) in (list, tuple): return type(state)(_snapshot(v) for v in state)
+    return state if isinstance(state, (int, float, str, bool, type(None))) else copy.deepcopy(state)
+
 @dataclass
 class EarlyStopping:
     "The best epoch so far and its saved state; `update` says when to stop, `restore` loads the best state back."
@@ -38,14 +45,14 @@ class EarlyStopping:
     def update(self, epoch: int, val_loss: float, model, method, random=None) -> bool:
         "`record` `epoch`'s validation loss, saving the state (and the random-effects part's) when it is the best kept one; `True` when training should stop."
         improved, stop = self.record(epoch, val_loss)
-        if improved: self.best_state = (_copy_state(model, self.best_state and self.best_state[0]), copy.deepcopy(method.state_dict()),
+        if improved: self.best_state = (_copy_state(model, self.best_state and self.best_state[0]), _snapshot(method.state_dict()),
                                         random and random.state_dict())
         return stop
 
     def keep_finite(self, epoch: int, model, method, random=None):
         "Save the state after `epoch` (-1: the initial weights) as the fallback when no epoch is kept yet and the weights are finite."
         if self.best_state is None and bool(torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all()):
-            self.last_state = (epoch, _copy_state(model, self.last_state and self.last_state[1]), copy.deepcopy(method.state_dict()),
+            self.last_state = (epoch, _copy_state(model, self.last_state and self.last_state[1]), _snapshot(method.state_dict()),
                                random and random.state_dict())
 
     def restore(self, model, method, fallback: bool = False, random=None) -> int | None:
