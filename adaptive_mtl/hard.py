@@ -122,10 +122,12 @@ def _bind(self: NodeController, trunk, stacked):
 
 @patch
 def _views(self: NodeController):
-    "Each tracked layer's weight and bias rows in the padded gradient buffer (one network: without the replicate axis)."
-    buffer = self.gradients if self.stacked is not None else self.gradients[0]
-    self._gradient_views = [(buffer[..., a:b, :layer.in_features], buffer[..., a:b, layer.in_features])
-                            for layer, a, b in zip(self.tracked_layers, self.node_offsets, self.node_offsets[1:])]
+    "Each tracked layer's weight and bias rows in the padded gradient buffer and in their sum over the tasks (one network: without the replicate axis)."
+    self._total = self.gradients.new_zeros(self.gradients.shape[:1] + (1,) + self.gradients.shape[2:])    # `[R, 1, nodes, d]`
+    one = self.stacked is None
+    def rows(buffer): return [(buffer[..., a:b, :layer.in_features], buffer[..., a:b, layer.in_features])
+                              for layer, a, b in zip(self.tracked_layers, self.node_offsets, self.node_offsets[1:])]
+    self._gradient_views, self._total_views = rows(self.gradients[0] if one else self.gradients), rows(self._total[0] if one else self._total)
 
 @patch
 def keep_replicates(self: NodeController,
@@ -148,8 +150,11 @@ def _masks(self: NodeController, tracked: bool = True) -> list:
 
 @patch
 def _sync(self: NodeController):
-    "Refresh the cached shared-node mask `[R, nodes]` from the split masks (and, with replicates, every layer's `split_positions` for `tie`)."
+    "Refresh the cached shared-node mask `[R, nodes]` from the split masks, the tracked layers' masks shaped for their gradients (and, with replicates, every layer's `split_positions` for `tie`)."
     self._shared = ~torch.cat(self._masks(), -1)
+    masks = self._masks() if self.stacked is not None else [layer.split_mask for layer in self.tracked_layers]
+    bias_masks = [m.unsqueeze(-2) if self.stacked is not None else m for m in masks]         # `[R, 1, out]` or `[out]`
+    self._tie_masks = [(m.unsqueeze(-1), m, bool(m.any())) for m in bias_masks]
     if self.stacked is not None: self._positions = [split_positions(mask, self.trunk[0].n_tasks) for mask in self._masks(tracked=False)]
     self._n_shared, self._n_split = self._shared.sum(-1), sum(layer.n_split for layer in self.tracked_layers)
 
@@ -164,9 +169,10 @@ def update(self: NodeController,
     if not self.active: return []
     with torch.no_grad():
         if self.stacked is None and sum(layer.n_split for layer in self.tracked_layers) != self._n_split: self._sync()   # a split made outside
-        for (weight_grad, bias_grad, mask, rows), (weight_rows, bias_rows) in zip(self._grads(), self._gradient_views):
+        grads = self._grads()
+        for (weight_grad, bias_grad), (weight_rows, bias_rows) in zip(grads, self._gradient_views):
             weight_rows.copy_(weight_grad); bias_rows.copy_(bias_grad)
-            tie(weight_grad, mask, weight_grad, rows); tie(bias_grad, mask, bias_grad, rows)   # the tie the layer left to us
+        self._tie_tracked(grads)                                                           # the tie the layers left to us
         value = self.statistic(self.gradients, self.step)                                  # [R, nodes]
         conflict = self.statistic.conflicts(value).logical_and_(self._shared)
         self._run.add_(1).mul_(conflict); self._conflict_count.add_(conflict); self._shared_node_steps.add_(self._n_shared)
@@ -187,12 +193,21 @@ def _tie_rest(self: NodeController):
             tie(weight.grad, mask, weight.grad, self._positions[i]); tie(bias.grad, mask, bias.grad, self._positions[i])
 
 @patch
+def _tie_tracked(self: NodeController, grads: list):
+    "Tie the tracked layers' gradients from their untied copies in the buffer: one sum over the tasks for all layers (bit for bit each layer's own sum), which every shared row then gets."
+    torch.sum(self.gradients, 1, keepdim=True, out=self._total)
+    for (weight_grad, bias_grad), (weight_rows, bias_rows), (weight_sum, bias_sum), (weight_mask, bias_mask, split) in zip(
+            grads, self._gradient_views, self._total_views, self._tie_masks):
+        if split: torch.where(weight_mask, weight_rows, weight_sum, out=weight_grad); torch.where(bias_mask, bias_rows, bias_sum, out=bias_grad)
+        else: weight_grad.copy_(weight_sum.expand_as(weight_grad)); bias_grad.copy_(bias_sum.expand_as(bias_grad))
+
+@patch
 def _grads(self: NodeController) -> list:
-    "`(weight grad, bias grad, split mask, split positions)` of every tracked layer: `.grad` `[R,K,out,in]`, `[R,K,out]` and mask `[R,out]`, or one network's `[K,out,in]`, `[K,out]` and `[out]`; the positions for `tie`."
+    "`(weight grad, bias grad)` of every tracked layer: `.grad` `[R,K,out,in]` and `[R,K,out]`, or one network's `[K,out,in]` and `[K,out]`."
     if self.stacked is not None:
         if self.stacked[0][0].grad is None: raise ValueError("no gradients on the stacked weights: call backward() first")
-        return [(self.stacked[i][0].grad, self.stacked[i][1].grad, self.stacked[i][2], self._positions[i]) for i in self.layer_indices]
-    grads = [(weight.grad, bias.grad, layer.split_mask, layer.split_positions) for weight, bias, layer in self._tracked_params]
+        return [(self.stacked[i][0].grad, self.stacked[i][1].grad) for i in self.layer_indices]
+    grads = [(weight.grad, bias.grad) for weight, bias, layer in self._tracked_params]
     for (weight_grad, *_), layer in zip(grads, self.tracked_layers):
         if weight_grad is None: row_grads(layer)                          # raises: no tracked backward pass yet
     return grads
