@@ -122,11 +122,10 @@ def _bind(self: NodeController, trunk, stacked):
 
 @patch
 def _views(self: NodeController):
-    "Each tracked layer's weight and bias rows in the padded gradient buffer (one network: without the replicate axis, and in the buffer's sum over the tasks)."
-    def rows(buffer): return [(buffer[..., a:b, :layer.in_features], buffer[..., a:b, layer.in_features])
-                              for layer, a, b in zip(self.tracked_layers, self.node_offsets, self.node_offsets[1:])]
-    self._gradient_views = rows(self.gradients if self.stacked is not None else self.gradients[0])
-    if self.stacked is None: self._total = self.gradients.new_zeros((1, 1) + self.gradients.shape[2:]); self._total_views = rows(self._total[0])
+    "Each tracked layer's weight and bias rows in the padded gradient buffer (one network: without the replicate axis)."
+    buffer = self.gradients if self.stacked is not None else self.gradients[0]
+    self._gradient_views = [(buffer[..., a:b, :layer.in_features], buffer[..., a:b, layer.in_features])
+                            for layer, a, b in zip(self.tracked_layers, self.node_offsets, self.node_offsets[1:])]
 
 @patch
 def keep_replicates(self: NodeController,
@@ -152,7 +151,7 @@ def _sync(self: NodeController):
     "Refresh the cached shared-node mask `[R, nodes]` from the split masks, and how the gradients are tied (one network: the tracked layers' masks shaped for their gradients; replicates: every layer's split positions)."
     self._shared = ~torch.cat(self._masks(), -1)
     if self.stacked is None: self._tie_masks = [(layer.split_mask[:, None], layer.split_mask, layer.n_split > 0) for layer in self.tracked_layers]
-    if self.stacked is not None: self._positions = [split_positions(mask, self.trunk[0].n_tasks) for mask in self._masks(tracked=False)]
+    else: self._positions = [split_positions(mask, self.trunk[0].n_tasks) for mask in self._masks(tracked=False)]
     self._n_shared, self._n_split = self._shared.sum(-1), sum(layer.n_split for layer in self.tracked_layers)
 
 # %% ../nbs/05_hard.ipynb #44d29089
@@ -191,16 +190,16 @@ def _tie_rest(self: NodeController):
 
 @patch
 def _tie_tracked(self: NodeController, grads: list):
-    "Tie the tracked layers' gradients. One network: from their untied copies in the buffer, with one sum over the tasks for all layers (bit for bit each layer's own sum), which every shared row gets. Replicates: each tensor by `tie` (by copies, faster over R replicates than `where`)."
+    "Tie the tracked layers' gradients. One network: each tensor's sum over the tasks (as `tie` sums) goes to its shared rows, the split rows come back from their untied copies in the buffer. Replicates: each tensor by `tie` (by copies, faster over R replicates than `where`)."
     if self.stacked is not None:
         for (weight_grad, bias_grad), i in zip(grads, self.layer_indices):
             tie(weight_grad, self.stacked[i][2], weight_grad, self._positions[i]); tie(bias_grad, self.stacked[i][2], bias_grad, self._positions[i])
         return
-    torch.sum(self.gradients, 1, keepdim=True, out=self._total)
-    for (weight_grad, bias_grad), (weight_rows, bias_rows), (weight_sum, bias_sum), (weight_mask, bias_mask, split) in zip(
-            grads, self._gradient_views, self._total_views, self._tie_masks):
-        if split: torch.where(weight_mask, weight_rows, weight_sum, out=weight_grad); torch.where(bias_mask, bias_rows, bias_sum, out=bias_grad)
-        else: weight_grad.copy_(weight_sum.expand_as(weight_grad)); bias_grad.copy_(bias_sum.expand_as(bias_grad))
+    for (weight_grad, bias_grad), (weight_rows, bias_rows), (weight_mask, bias_mask, split) in zip(grads, self._gradient_views, self._tie_masks):
+        for grad, rows, mask in ((weight_grad, weight_rows, weight_mask), (bias_grad, bias_rows, bias_mask)):
+            total = grad.sum(0, keepdim=True)
+            if split: torch.where(mask, rows, total, out=grad)
+            else: grad.copy_(total.expand_as(grad))
 
 @patch
 def _grads(self: NodeController) -> list:
