@@ -114,7 +114,7 @@ def _bind(self: NodeController, trunk, stacked):
     n_dims = max(layer.in_features for layer in self.tracked_layers) + 1
     self.gradients = torch.zeros(R, n_tasks, n_nodes, n_dims, device=device)
     self.statistic.start(n_tasks, n_nodes, n_dims, device, replicates=R)
-    self._run = torch.zeros(R, n_nodes, dtype=torch.long, device=device)
+    self._run, self._run_bound = torch.zeros(R, n_nodes, dtype=torch.long, device=device), 0   # the bound: no run is longer (known without a sync)
     self.run_length = self._run if stacked is not None else self._run[0]      # one network: `[nodes]`
     self._conflict_count, self._shared_node_steps = torch.zeros(R, n_nodes, device=device), torch.zeros(R, dtype=torch.long, device=device)
     self._views(); self._sync()
@@ -172,10 +172,11 @@ def update(self: NodeController,
         value = self.statistic(self.gradients, self.step)                                  # [R, nodes]
         conflict = self.statistic.conflicts(value).logical_and_(self._shared)
         self._run.add_(1).mul_(conflict); self._conflict_count.add_(conflict); self._shared_node_steps.add_(self._n_shared)
-        step, new = self.step, [[] for _ in self._events]
+        step, new, self._run_bound = self.step, [[] for _ in self._events], self._run_bound + 1   # a run grows by at most 1 a step
         self.step += 1
-        if step >= self.warmup and (self.window is None or step < self.window) and int(self._run.max()) >= self.sign_threshold:
-            new = self._split(self._run >= self.sign_threshold, value, step)                # split nodes have run length 0
+        if step >= self.warmup and (self.window is None or step < self.window) and self._run_bound >= self.sign_threshold:
+            self._run_bound = int(self._run.max())                                         # read the runs only when one may be long enough
+            if self._run_bound >= self.sign_threshold: new = self._split(self._run >= self.sign_threshold, value, step)   # split nodes: run 0
         for events, added in zip(self._events, new): events += added
         if self.window is not None and self.step >= self.window: self.stop()    # decisions over
         return new if self.stacked is not None else new[0]
@@ -277,7 +278,7 @@ def load_state_dict(self: NodeController, state: dict) -> None:
     if state["run_length"].shape != self.run_length.shape:
         raise ValueError(f"state is for {len(state['run_length'])} nodes, this model has {len(self.run_length)}")
     self.step, self.active, self._events = int(state["step"]), bool(state["active"]), [[dict(e) for e in state["events"]]]
-    self._run.copy_(state["run_length"][None]); self.statistic.load_state_dict({k: v[None] for k, v in state["statistic"].items()})
+    self._run.copy_(state["run_length"][None]); self._run_bound = int(self._run.max()); self.statistic.load_state_dict({k: v[None] for k, v in state["statistic"].items()})
     self._sync()
     if not self.active: self.stop()
 
