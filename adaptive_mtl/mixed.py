@@ -66,6 +66,13 @@ def _posterior(ZtZ, ZtX, Zty, XtX, Xty, G, sigma2, reml: bool) -> tuple:
     C = A + AZtX @ torch.linalg.solve(S[..., None, :, :], AZtX.mT) if (reml and p) else A
     return beta, b, C, S, AZtX
 
+def _solution(moments: tuple, G, sigma2, reml: bool) -> tuple:
+    "`(beta, b, b_cov, beta_cov, cross_cov)` at G and sigma2: `_posterior` with the covariances scaled by sigma2 (without `X`: `beta_cov` empty, `cross_cov` None)."
+    ZtZ, ZtX, XtX, Zty, Xty = moments
+    beta, b, C, S, AZtX = _posterior(ZtZ, ZtX, Zty, XtX, Xty, G, sigma2, reml)
+    beta_cov = sigma2[..., None, None] * torch.linalg.inv(S) if XtX.shape[-1] else S
+    return beta, b, sigma2[..., None, None, None] * C, beta_cov, -(beta_cov[..., None, :, :] @ AZtX.mT) if XtX.shape[-1] else None
+
 def _em_step(moments, y, Z, X, m, N, G, sigma2, reml: bool, structure: torch.Tensor | None = None) -> tuple:
     "One EM step: the new `(G, sigma2)` from the posterior at the old ones."
     ZtZ, ZtX, XtX, Zty, Xty = moments
@@ -107,11 +114,8 @@ def fit_lmm(y: torch.Tensor,              # `[..., K, n]` targets by task (`by_t
         new_G, new_s2 = _em_step(moments, y, Z, X, m, N, G, sigma2, reml, torch.eye(q, dtype=y.dtype) if diagonal else None)
         change, G, sigma2 = float(_change(G, sigma2, new_G, new_s2).max()), new_G, new_s2
         if change < tol: break
-    ZtZ, ZtX, XtX, Zty, Xty = moments
-    beta, b, C, S, AZtX = _posterior(ZtZ, ZtX, Zty, XtX, Xty, G, sigma2, reml)
-    beta_cov = sigma2[..., None, None] * torch.linalg.inv(S) if p else S
-    return LMMFit(beta, G, sigma2, b, sigma2[..., None, None, None] * C, it, change < tol, beta_cov,
-                  -(beta_cov[..., None, :, :] @ AZtX.mT) if p else None)
+    beta, b, b_cov, beta_cov, cross_cov = _solution(moments, G, sigma2, reml)
+    return LMMFit(beta, G, sigma2, b, b_cov, it, change < tol, beta_cov, cross_cov)
 
 # %% ../nbs/06_mixed.ipynb #mx000019
 def variance_components(fit: LMMFit,      # a fit from `fit_lmm`
@@ -171,11 +175,9 @@ class RandomEffects:
                  head: int = 0,        # the network's last hidden width: its head weights get per-task random deviations (0: none)
                  start_steps: int = 100, # EM steps of the first fit (`start`) with a head
                 ):
-        self.slopes, self.reml, self.em_steps, self.head = [int(j) for j in slopes], reml, em_steps, int(head)
-        self.start_steps = int(start_steps)
+        self.slopes, self.reml, self.em_steps, self.head, self.start_steps = [int(j) for j in slopes], reml, em_steps, int(head), int(start_steps)
         self.diagonal = len(self.slopes) + 1 > 3 if diagonal is None else bool(diagonal)
-    def config(self) -> dict: return dict(slopes=self.slopes, diagonal=self.diagonal, reml=self.reml, em_steps=self.em_steps, head=self.head,
-                                          start_steps=self.start_steps)
+    def config(self) -> dict: return {k: getattr(self, k) for k in ("slopes", "diagonal", "reml", "em_steps", "head", "start_steps")}
     @property
     def n_design(self) -> int: return len(self.slopes) + 1                  # random effects on the features: intercept and slopes
 
@@ -186,10 +188,7 @@ class RandomEffects:
 
     def _structure(self) -> torch.Tensor:
         "Which entries of G are free: the intercept and slopes' block (diagonal with `diagonal`) and the head's variances."
-        q0, S = self.n_design, torch.zeros(self.n_design + self.head, self.n_design + self.head, dtype=torch.float64)
-        S[:q0, :q0] = torch.eye(q0) if self.diagonal else 1.0
-        S[q0:, q0:] = torch.eye(self.head)
-        return S
+        return torch.block_diag(torch.eye(self.n_design) if self.diagonal else torch.ones(self.n_design, self.n_design), torch.eye(self.head)).double()
 
     def _bind(self, h=None):
         "The masked design and its moments (again when the head features `h` change)."
@@ -204,8 +203,7 @@ class RandomEffects:
         r = self._y if pred is None else (self._y - pred.double()) * m
         if not warm:
             self.sigma2 = (r.pow(2).sum((-2, -1)) - r.sum((-2, -1)) ** 2 / self._N) / (self._N - 1) / 2
-            scale = torch.cat([torch.ones(self.n_design), torch.full((self.head,), 1e-2)]).double()   # the head starts nearly shared
-            self.G = torch.diag(scale) * self.sigma2[..., None, None]
+            self.G = torch.diag(torch.cat([torch.ones(self.n_design), torch.full((self.head,), 1e-2)]).double()) * self.sigma2[..., None, None]   # the head: nearly shared
         return self.update(pred, h, max_iter, tol)
 
     def start(self, x, y, mask, pred=None, h=None):
@@ -231,11 +229,7 @@ class RandomEffects:
 
     def _solve_posterior(self, moments: tuple):
         "beta, the BLUPs and their covariances at the current G and sigma2."
-        ZtZ, ZtX, XtX, Zty, Xty = moments
-        self.beta, self.b, C, S, AZtX = _posterior(ZtZ, ZtX, Zty, XtX, Xty, self.G, self.sigma2, self.reml)
-        self.b_cov = self.sigma2[..., None, None, None] * C
-        self.beta_cov = self.sigma2[..., None, None] * torch.linalg.inv(S)
-        self.cross_cov = -(self.beta_cov[..., None, :, :] @ AZtX.mT)
+        self.beta, self.b, self.b_cov, self.beta_cov, self.cross_cov = _solution(moments, self.G, self.sigma2, self.reml)
         return self
 
     def offset(self, x: torch.Tensor) -> torch.Tensor:
