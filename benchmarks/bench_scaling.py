@@ -23,8 +23,9 @@ def value(v):
 base, *options = name.split(":")
 method = get_method(base, **{k: value(v) for k, v in (o.split("=", 1) for o in options)}); model = method.build(10, K, (32, 32)); opt = torch.optim.Adam(model.parameters(), 3e-3, fused=True)
 method.attach(model, opt); _keep_heap(16 * K * B * 64, torch.device("cpu"))   # as fit keeps freed memory for the next step
-x, y, mask = torch.randn(K, B, 10), torch.randn(K, B), torch.ones(K, B, dtype=torch.bool); method.prepare(x, y, mask)
-base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+x, y, mask = torch.randn(K, B, 10), torch.randn(K, B), torch.ones(K, B, dtype=torch.bool)
+base = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss      # before `prepare`: ASPS's pilot fits count (their peak was above the steps')
+method.prepare(x, y, mask)
 def step(i):
     pred = model(x); losses = task_losses(pred, y, mask); info = StepInfo(i, x, y, mask, pred, losses)
     loss = losses.sum() + method.penalty(model, info)
