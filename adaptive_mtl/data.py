@@ -14,7 +14,7 @@ from .checks import as_features, as_target, check_numeric, no_duplicates, not_fe
 from .scaling import Scaler     # `00_scaling`; `TaskTensors` applies it
 
 # %% auto #0
-__all__ = ['MultiTaskData', 'DataSchema', 'TaskTensors']
+__all__ = ['MultiTaskData', 'DataSchema', 'shuffle_order', 'TaskTensors']
 
 # %% ../nbs/00_data.ipynb #a80fa38a
 def _as_offset(offset, n: int) -> np.ndarray | None:
@@ -206,6 +206,21 @@ def split(self: MultiTaskData,
                       f"(none in validation or test): {preview(f'{k!r} ({n} rows)' for k, n in kept.items())}", stacklevel=2)
     return tuple(o if f > 0 or i == 0 else None for i, (o, f) in enumerate(zip(out, (1, val, test))))
 
+# %% ../nbs/00_data.ipynb #66b0a2eb
+def shuffle_order(keys: torch.Tensor, # non-negative float32 sort keys `[..., n]`
+                 ) -> torch.Tensor:   # `[..., n]` indices
+    "`torch.argsort(keys, dim=-1)`, the same indices; on the CPU by numpy's sort of (key bits, position) pairs, rows with tied keys by torch's."
+    if keys.device.type != "cpu" or keys.dtype != torch.float32 or keys.shape[-1] >= 2 ** 31: return torch.argsort(keys, dim=-1)
+    if bool((keys < 0).any()): raise ValueError("shuffle_order needs non-negative keys (their bits then sort as the numbers do)")
+    k = keys.contiguous().numpy()
+    packed = (k.view(np.int32).astype(np.int64) << 32) | np.arange(k.shape[-1])
+    packed.sort(axis=-1)
+    order, bits = torch.from_numpy(packed & 0xFFFFFFFF), packed >> 32
+    tied = torch.from_numpy((bits[..., 1:] == bits[..., :-1]).any(-1))
+    if bool(tied.any()): order[tied] = torch.argsort(keys[tied], dim=-1)          # ties: torch's order, as `argsort` gives it
+    return order
+
+
 # %% ../nbs/00_data.ipynb #d36eab7f
 class TaskTensors:
     "Standardised per-task tensors of a `MultiTaskData` (`x [K,n,p]`, `y [K,n]`, `mask [K,n]`) and its batcher; a data set's offset rides along as a last column of `x`, unscaled (`MultiTaskMLP(offset=True)` takes it off)."
@@ -259,7 +274,7 @@ class TaskTensors:
         if self.layout == "groups":
             K, counts = self.n_tasks, self.counts.to(self.device)
             keys = torch.rand(K, self.rows.shape[1], generator=generator).to(self.device)
-            perm = torch.argsort(keys + (~self.mask) * 2.0, dim=1)           # each task's own rows first, shuffled
+            perm = shuffle_order(keys + (~self.mask) * 2.0)                 # each task's own rows first, shuffled
             j = torch.arange(n, device=self.device)
             slot = perm.gather(1, j.expand(K, n) % counts[:, None])             # cycle small tasks: balanced sampling
             slot = slot + torch.arange(0, K * self.x.shape[1], self.x.shape[1], device=self.device)[:, None]   # rows of the flat tables

@@ -10,7 +10,7 @@ import pandas as pd
 import torch
 from torch.func import stack_module_state
 from .checks import layer_widths, torch_device
-from .data import DataSchema, MultiTaskData, TaskTensors
+from .data import DataSchema, MultiTaskData, TaskTensors, shuffle_order
 from .scaling import Scaler
 from .methods import Method, get_method
 from .fitted import FitResult
@@ -78,7 +78,7 @@ def _replicate_batches(tensors: list, batch_size: int, generators: list, full: t
     if tensors[0].layout == "groups":                                   # each task's own rows first, shuffled; small tasks cycle
         keys = torch.stack([torch.rand(t.n_tasks, t.rows.shape[1], generator=g) for t, g in zip(tensors, generators)]).to(dev)
         counts = torch.stack([t.counts for t in tensors]).to(dev)
-        slot = torch.argsort(keys + (~mask) * 2.0, dim=-1).gather(-1, torch.arange(n, device=dev).expand(*keys.shape[:-1], n) % counts[..., None])
+        slot = shuffle_order(keys + (~mask) * 2.0).gather(-1, torch.arange(n, device=dev).expand(*keys.shape[:-1], n) % counts[..., None])
         rows, ys, ms = x.reshape(-1, x.shape[-1]), y.reshape(-1), mask.reshape(-1)   # flat tables of rows: indexing them is a plain copy
         slot = slot + torch.arange(0, slot.shape[0] * slot.shape[1] * x.shape[2], x.shape[2], device=dev).view(*slot.shape[:2], 1)
         for start in range(0, n, batch_size):
