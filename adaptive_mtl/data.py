@@ -213,7 +213,7 @@ def shuffle_order(keys: torch.Tensor, # non-negative float32 sort keys `[..., n]
     if keys.device.type != "cpu" or keys.dtype != torch.float32 or keys.shape[-1] >= 2 ** 31: return torch.argsort(keys, dim=-1)
     if bool((keys < 0).any()): raise ValueError("shuffle_order needs non-negative keys (their bits then sort as the numbers do)")
     k = keys.contiguous().numpy()
-    packed = (k.view(np.int32).astype(np.int64) << 32) | np.arange(k.shape[-1])
+    packed = ((k.view(np.int32) & 0x7FFFFFFF).astype(np.int64) << 32) | np.arange(k.shape[-1])   # -0.0 as 0.0
     packed.sort(axis=-1)
     order, bits = torch.from_numpy(packed & 0xFFFFFFFF), packed >> 32
     tied = torch.from_numpy((bits[..., 1:] == bits[..., :-1]).any(-1))
