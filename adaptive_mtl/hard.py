@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 import torch
 from fastcore.basics import patch
-from .layers import MultiTaskMLP, SplittableLinear, split_positions, tie
+from .layers import MultiTaskMLP, RowTie, SplittableLinear
 from .conflicts import STATISTICS, ConflictStatistic, SnrStatistic, make_statistic
 
 # %% auto #0
@@ -148,10 +148,9 @@ def _masks(self: NodeController, tracked: bool = True) -> list:
 
 @patch
 def _sync(self: NodeController):
-    "Refresh the cached shared-node mask `[R, nodes]` from the split masks, and how the gradients are tied (one network: the tracked layers' masks shaped for their gradients; replicates: every layer's split positions)."
+    "Refresh the cached shared-node mask `[R, nodes]` from the split masks, and how each trunk layer's gradients are tied (one network: the layers' own `RowTie`; replicates: the stacked masks')."
     self._shared = ~torch.cat(self._masks(), -1)
-    if self.stacked is None: self._tie_masks = [(layer.split_mask[:, None], layer.split_mask, layer.n_split > 0) for layer in self.tracked_layers]
-    else: self._positions = [split_positions(mask, self.trunk[0].n_tasks) for mask in self._masks(tracked=False)]
+    self._ties = [layer.row_tie for layer in self.trunk] if self.stacked is None else [RowTie(mask) for mask in self._masks(tracked=False)]
     self._n_shared, self._n_split = self._shared.sum(-1), sum(layer.n_split for layer in self.tracked_layers)
 
 # %% ../nbs/05_hard.ipynb #44d29089
@@ -187,20 +186,13 @@ def _tie_rest(self: NodeController):
     "With replicates the controller ties the gradients of every trunk layer itself: the untracked ones, and all once the decisions are over."
     for i, (weight, bias, mask) in enumerate(self.stacked):
         if weight.grad is not None and (i not in self.layer_indices or not self.active):
-            tie(weight.grad, mask, weight.grad, self._positions[i]); tie(bias.grad, mask, bias.grad, self._positions[i])
+            self._ties[i](weight.grad, weight.grad); self._ties[i](bias.grad, bias.grad)
 
 @patch
 def _tie_tracked(self: NodeController, grads: list):
-    "Tie the tracked layers' gradients. One network: each tensor's sum over the tasks (as `tie` sums) goes to its shared rows, the split rows come back from their untied copies in the buffer. Replicates: each tensor by `tie` (by copies, faster over R replicates than `where`)."
-    if self.stacked is not None:
-        for (weight_grad, bias_grad), i in zip(grads, self.layer_indices):
-            tie(weight_grad, self.stacked[i][2], weight_grad, self._positions[i]); tie(bias_grad, self.stacked[i][2], bias_grad, self._positions[i])
-        return
-    for (weight_grad, bias_grad), (weight_rows, bias_rows), (weight_mask, bias_mask, split) in zip(grads, self._gradient_views, self._tie_masks):
-        for grad, rows, mask in ((weight_grad, weight_rows, weight_mask), (bias_grad, bias_rows, bias_mask)):
-            total = grad.sum(0, keepdim=True)
-            if split: torch.where(mask, rows, total, out=grad)
-            else: grad.copy_(total.expand_as(grad))
+    "Tie the tracked layers' gradients in place, as their backward pass does when untracked (the untied ones are in the buffer by now)."
+    for (weight_grad, bias_grad), i in zip(grads, self.layer_indices):
+        self._ties[i](weight_grad, weight_grad); self._ties[i](bias_grad, bias_grad)
 
 @patch
 def _grads(self: NodeController) -> list:

@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
 # %% auto #0
-__all__ = ['SHARING', 'task_linear', 'TaskLinear', 'SharedHead', 'MultiTaskMLP', 'split_positions', 'tie', 'SplittableLinear']
+__all__ = ['SHARING', 'task_linear', 'TaskLinear', 'SharedHead', 'MultiTaskMLP', 'RowTie', 'tie', 'SplittableLinear']
 
 # %% ../nbs/02_layers.ipynb #817c3ccc
 class _Linear(torch.autograd.Function):
@@ -152,36 +152,39 @@ class MultiTaskMLP(nn.Module):
         return self._plus_offset(self.head(self.features(x)).squeeze(-1), x)
 
 # %% ../nbs/02_layers.ipynb #e6298761
-def split_positions(split_mask: torch.Tensor, # `[rows]` (or `[R,rows]`), True where the row is split
-                    n_tasks: int,              # K, the copies of every row
-                   ) -> torch.Tensor:          # `[n_split * K]`
-    "Where the task copies of the split rows are in a row gradient `[K,rows,...]` (or `[R,K,rows,...]`) seen as `[-1, ...]`: with them `tie` works by copies."
-    rows = split_mask.shape[-1]
-    replicate, row = split_mask.reshape(-1, rows).nonzero().unbind(1)
-    task = torch.arange(n_tasks, device=split_mask.device)
-    return ((replicate[:, None] * n_tasks + task) * rows + row[:, None]).flatten()
+class RowTie:
+    "The tie of row gradients under one split mask, worked out once per mask: `torch.lerp(g, total, w)` with `w` 1 on a shared row (exactly the sum over tasks) and 0 on a split row (exactly `g`), the same numbers as `torch.where` (signed zeros aside) from a vectorised kernel, 4-5x faster on a CPU."
+    def __init__(self, split_mask: torch.Tensor): # `[rows]` (or `[R,rows]` for R replicates), True where the row is split
+        self.lead = split_mask.dim() - 1                                  # 1 with a replicate axis in front
+        self.shared = (~split_mask).float() if bool(split_mask.any()) else None   # None: nothing split, every copy gets the sum
+        self._weights = {}                                                # by (gradient dims, dtype): `shared` shaped to broadcast
+
+    def __call__(self,
+                 g: torch.Tensor, # row gradients `[K,rows,...]`, or `[R,K,rows,...]` for R replicates
+                 out: torch.Tensor | None = None, # where to write (may be `g`); None: a new contiguous tensor
+                ) -> torch.Tensor:
+        "Every copy of a shared row gets the sum over the tasks; a split row's copies keep their own gradients."
+        total = g.sum(self.lead, keepdim=True)
+        out = torch.empty(g.shape, dtype=g.dtype, device=g.device) if out is None else out
+        if self.shared is None: return out.copy_(total.expand_as(g))
+        w = self._weights.get((g.dim(), g.dtype))
+        if w is None: w = self._weights[g.dim(), g.dtype] = self._weight(g)
+        return torch.lerp(g, total, w, out=out)
+
+    def _weight(self, g):
+        s = self.shared
+        return s.view(s.shape[:self.lead] + (1,) + s.shape[self.lead:] + (1,) * (g.dim() - self.lead - 2)).to(g.dtype)
+
+    def pair(self, gw, gb):
+        "The weight's and the bias's gradients tied, for `task_linear(tied=...)`: the backward pass ties them (no node of its own in the autograd graph)."
+        return self(gw), self(gb)
 
 def tie(g: torch.Tensor,            # row gradients `[K,rows,...]`, or `[R,K,rows,...]` for R replicates
         split_mask: torch.Tensor,   # `[rows]` (or `[R,rows]`), True where the row is split
-        out: torch.Tensor | None = None, # where to write (contiguous, may be `g`)
-        positions: torch.Tensor | None = None, # `split_positions(split_mask, K)`, if known: then by copies, not `where`
+        out: torch.Tensor | None = None, # where to write (may be `g`)
        ) -> torch.Tensor:
-    "Tie row gradients: every copy of a row not in `split_mask` gets the sum over tasks."
-    lead = split_mask.dim() - 1                                          # 1 with a replicate axis in front
-    total = g.sum(lead, keepdim=True)
-    if positions is None:
-        s = split_mask.reshape(split_mask.shape[:lead] + (1,) + split_mask.shape[lead:] + (1,) * (g.dim() - lead - 2))
-        return torch.where(s, g, total, out=out)
-    row = g.shape[lead + 2:]                                             # same numbers by copies: 2-4x faster than `where` on a CPU
-    own = g.reshape(-1, *row).index_select(0, positions) if len(positions) else None   # the split copies, before `out` overwrites them
-    out = (torch.empty(g.shape, dtype=g.dtype, device=g.device) if out is None else out).copy_(total.expand_as(g))
-    if own is not None: out.view(-1, *row).index_copy_(0, positions, own)
-    return out
-
-class _TiedRows:
-    "A layer's tie as of its forward pass, for `task_linear(tied=...)`: the backward pass ties the weight's and bias's shared rows (no node of its own in the autograd graph)."
-    def __init__(self, split_mask, positions): self.split_mask, self.positions = split_mask, positions
-    def __call__(self, gw, gb): return tie(gw, self.split_mask, None, self.positions), tie(gb, self.split_mask, None, self.positions)
+    "Tie row gradients: every copy of a row not in `split_mask` gets the sum over tasks (`RowTie(split_mask)(g, out)`)."
+    return RowTie(split_mask)(g, out)
 
 class SplittableLinear(nn.Module):
     "A shared linear layer whose output nodes can be split into `K` task-specific nodes; weights `[K,out,in]`, forward on `x [K,B,in]`."
@@ -191,7 +194,7 @@ class SplittableLinear(nn.Module):
         self.weight = nn.Parameter(torch.empty(n_tasks, out_features, in_features))
         self.bias = nn.Parameter(torch.empty(n_tasks, out_features))
         self.register_buffer("split_mask", torch.zeros(out_features, dtype=torch.bool))
-        self.track, self._n_split, self.split_positions = False, 0, torch.zeros(0, dtype=torch.long)
+        self.track, self._n_split = False, 0
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -207,23 +210,23 @@ class SplittableLinear(nn.Module):
         super()._load_from_state_dict(*args, **kwargs); self._count()
 
     def _count(self):
-        "Refresh the split count and `split_positions`, where the split rows' copies are (for `tie`), after the mask changed."
-        self.split_positions = split_positions(self.split_mask, self.n_tasks); self._n_split = len(self.split_positions) // self.n_tasks
+        "Refresh the split count and `row_tie`, the `RowTie` of the split mask, after the mask changed."
+        self.row_tie, self._n_split = RowTie(self.split_mask), int(self.split_mask.sum())
 
     def _apply(self, fn, recurse=True):
         super()._apply(fn, recurse)
-        if self.split_mask.device.type != "meta": self._count()           # `.to(device)`: the positions follow the mask
+        if self.split_mask.device.type != "meta": self._count()           # `.to(device)`: the tie follows the mask
         return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        tied = _TiedRows(self.split_mask, self.split_positions) if not self.track and self._n_split < self.out_features else None
+        tied = self.row_tie.pair if not self.track and self._n_split < self.out_features else None
         return task_linear(x, self.weight, self.bias, tied=tied)
 
     @torch.no_grad()
     def tie_grads(self) -> None:
         "After a tracked backward pass: tie `.grad` in place, as the backward pass does when `track` is off."
         for p in (self.weight, self.bias):
-            if p.grad is not None: tie(p.grad, self.split_mask, p.grad, self.split_positions)
+            if p.grad is not None: self.row_tie(p.grad, p.grad)
 
     @torch.no_grad()
     def split(self, nodes) -> torch.Tensor:
