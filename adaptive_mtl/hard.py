@@ -148,9 +148,9 @@ def _masks(self: NodeController, tracked: bool = True) -> list:
 
 @patch
 def _sync(self: NodeController):
-    "Refresh the cached shared-node mask `[R, nodes]` from the split masks, and how each trunk layer's gradients are tied (one network: the layers' own `RowTie`; replicates: the stacked masks')."
+    "Refresh the cached shared-node mask `[R, nodes]` from the split masks and, with replicates, how each trunk layer's gradients are tied (the stacked masks' `RowTie`)."
     self._shared = ~torch.cat(self._masks(), -1)
-    self._ties = [layer.row_tie for layer in self.trunk] if self.stacked is None else [RowTie(mask) for mask in self._masks(tracked=False)]
+    if self.stacked is not None: self._ties = [RowTie(mask) for mask in self._masks(tracked=False)]
     self._n_shared, self._n_split = self._shared.sum(-1), sum(layer.n_split for layer in self.tracked_layers)
 
 # %% ../nbs/05_hard.ipynb #44d29089
@@ -190,9 +190,10 @@ def _tie_rest(self: NodeController):
 
 @patch
 def _tie_tracked(self: NodeController, grads: list):
-    "Tie the tracked layers' gradients in place, as their backward pass does when untracked (the untied ones are in the buffer by now)."
+    "Tie the tracked layers' gradients in place, as their backward pass does when untracked (the untied ones are in the buffer by now): one network by each layer's own `RowTie`, current whatever changed its mask; replicates by the stacked masks'."
+    ties = self._ties if self.stacked is not None else [layer.row_tie for layer in self.trunk]
     for (weight_grad, bias_grad), i in zip(grads, self.layer_indices):
-        self._ties[i](weight_grad, weight_grad); self._ties[i](bias_grad, bias_grad)
+        ties[i](weight_grad, weight_grad); ties[i](bias_grad, bias_grad)
 
 @patch
 def _grads(self: NodeController) -> list:

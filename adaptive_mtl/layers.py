@@ -153,7 +153,7 @@ class MultiTaskMLP(nn.Module):
 
 # %% ../nbs/02_layers.ipynb #e6298761
 class RowTie:
-    "The tie of row gradients under one split mask, worked out once per mask: `torch.lerp(g, total, w)` with `w` 1 on a shared row (exactly the sum over tasks) and 0 on a split row (exactly `g`), the same numbers as `torch.where` (signed zeros aside) from a vectorised kernel, 4-5x faster on a CPU."
+    "The tie of row gradients under one split mask, worked out once per mask: `torch.lerp(g, total, w)` with `w` 1 on a shared row (exactly the sum over tasks) and 0 on a split row (exactly `g`), the same numbers as `torch.where` from a vectorised kernel, 4-5x faster on a CPU (signed zeros aside; and a non-finite gradient on a row makes its split copies NaN, not only its own)."
     def __init__(self, split_mask: torch.Tensor): # `[rows]` (or `[R,rows]` for R replicates), True where the row is split
         self.lead = split_mask.dim() - 1                                  # 1 with a replicate axis in front
         self.shared = (~split_mask).float() if bool(split_mask.any()) else None   # None: nothing split, every copy gets the sum
