@@ -67,13 +67,13 @@ def _stacked_graph_penalty(couplings: list, # R `GraphCoupling`s, refreshed, one
     "The R graph penalties `[R]` on stacked trunks in one pass, and what `pull` needs after the backward pass: the stacked gradients and U."
     R, K = params[0].shape[:2]
     W = torch.cat([p.detach().reshape(R, K, -1) for p in params], -1)
-    W = W - W.mean(1, keepdim=True)
+    W.sub_(W.mean(1, keepdim=True))                                        # fresh tensors updated in place: fewer large allocations
     A, mask, active, scale = stacked or _stacked_couplings(couplings)
-    MW, U = W if mask is None else mask * W, torch.empty_like(W)
-    for r, (aw, a, mw) in enumerate(zip(active * W, A, MW)): torch.addmm(aw, a, mw, alpha=-1, out=U[r])   # as alone: a batched product splits its threads otherwise
+    MW, U = W if mask is None else mask * W, active * W
+    for u, a, mw in zip(U, A, MW): torch.addmm(u, a, mw, alpha=-1, out=u)   # as alone: a batched product rounds differently at some sizes
     grad = U * scale
     split = lambda t: [c.reshape(p.shape) for c, p in zip(t.split(couplings[0].sizes, -1), params)]
-    return _ClosedForm.apply(0.5 * (W * grad).sum((1, 2)), split(grad), *params), split(grad), split(U)
+    return _ClosedForm.apply(0.5 * W.mul_(grad).sum((1, 2)), split(grad), *params), split(grad), split(U)
 
 def _stacked_observe(rules: list): # the R replicates' attached `SignRule`s
     "One `observe` for R replicates: their run counters become views of stacked `[R, ...]` tensors, counted together."
@@ -108,8 +108,8 @@ def prepare_replicates(self: ASPS, tensors):
 @patch
 def penalty_replicates(self: ASPS, step, batch, pred, losses):
     "The R penalties; the graph coupling of every replicate in one batched pass when no similarity is read from the model."
-    self._infos = [StepInfo(step, *parts) for parts in zip(*batch, pred, losses)]
-    if not self._stacked: return torch.stack([pen(replica, info) for (pen, replica), info in zip(self._replicas, self._infos)])
+    self._step = (step, batch, pred, losses)                     # each replicate's `StepInfo` is sliced from it only when read
+    if not self._stacked: return torch.stack([pen(replica, info) for (pen, replica), info in zip(self._replicas, self._infos())])
     couplings = [pen.coupling for pen, _ in self._replicas]
     self._couplings = self._couplings or _stacked_couplings(couplings)
     value, self._grads, self._U = _stacked_graph_penalty(couplings, self._trunk, self._couplings)
@@ -119,12 +119,18 @@ def after_backward_replicates(self: ASPS, optimizer, step):
     grads = [t.grad for t in self._trunk]
     tasks = [g - p for g, p in zip(grads, self._grads)] if self._stacked and all(g is not None for g in grads) else None
     observed = tasks is not None and self._observe is not None
-    if observed: self._observe([t * u < 0 for t, u in zip(tasks, self._U)])           # every replicate's sign rule at once
-    if observed and step % self.update_every: return                                  # the rest happens at updates only
-    for r, ((pen, replica), info) in enumerate(zip(self._replicas, self._infos)):
+    later = not observed or step % self.update_every == 0                             # the rest happens at updates only
+    if observed: self._observe([(t * u if later else t.mul_(u)) < 0 for t, u in zip(tasks, self._U)])   # every replicate's sign rule at once
+    if not later: return
+    for r, ((pen, replica), info) in enumerate(zip(self._replicas, self._infos())):
         pulled = None if tasks is None else ([t[r] for t in tasks], [u[r] for u in self._U])
         pen.after_backward(replica, info, [None if g is None else g[r] for g in grads], pulled, observed)
     if step % self.update_every == 0: self._couplings = None                          # the penalties refresh their couplings at updates only
+@patch
+def _infos(self: ASPS) -> list:
+    "This step's `StepInfo` of every replicate."
+    step, batch, pred, losses = self._step
+    return [StepInfo(step, *parts) for parts in zip(*batch, pred, losses)]
 @patch
 def log_replicates(self: ASPS, n_replicates): return [pen.log() for pen, _ in self._replicas]
 @patch
