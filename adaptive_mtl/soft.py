@@ -180,7 +180,11 @@ class AdaptiveSoftPenalty:
         if self.params is None: raise ValueError("call attach(model) before prepare")
         if self.lam0 > 0: self.source.prepare(x, y, mask); self._refresh(masks_changed=False)
     @property
-    def lam_star(self) -> torch.Tensor: return self.coupling.lam_star(self.tracker.matrix)
+    def lam_star(self) -> torch.Tensor:
+        "λ*_k per task, `[K]`, from the tracked similarity (worked out again only when the tracker holds a new matrix: it replaces, never edits, it)."
+        S = self.tracker.matrix
+        if getattr(self, "_lam_of", None) is not S: self._lam, self._lam_of = self.coupling.lam_star(S), S
+        return self._lam
     @property
     def theta_t(self) -> float: return sum(self._removed) / sum(m.numel() for m in self.masks)
     def _refresh(self, masks_changed: bool = True):
