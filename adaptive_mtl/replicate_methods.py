@@ -119,9 +119,9 @@ def after_backward_replicates(self: ASPS, optimizer, step):
     grads = [t.grad for t in self._trunk]
     tasks = [g - p for g, p in zip(grads, self._grads)] if self._stacked and all(g is not None for g in grads) else None
     observed = tasks is not None and self._observe is not None
-    later = not observed or step % self.update_every == 0                             # the rest happens at updates only
-    if observed: self._observe([(t * u if later else t.mul_(u)) < 0 for t, u in zip(tasks, self._U)])   # every replicate's sign rule at once
-    if not later: return
+    updating = not observed or step % self.update_every == 0                          # the rest happens at updates only
+    if observed: self._observe([(t * u if updating else t.mul_(u)) < 0 for t, u in zip(tasks, self._U)])   # every replicate's sign rule at once
+    if not updating: return
     for r, ((pen, replica), info) in enumerate(zip(self._replicas, self._infos())):
         pulled = None if tasks is None else ([t[r] for t in tasks], [u[r] for u in self._U])
         pen.after_backward(replica, info, [None if g is None else g[r] for g in grads], pulled, observed)

@@ -181,7 +181,7 @@ class AdaptiveSoftPenalty:
         if self.lam0 > 0: self.source.prepare(x, y, mask); self._refresh(masks_changed=False)
     @property
     def lam_star(self) -> torch.Tensor:
-        "λ*_k per task, `[K]`, from the tracked similarity (worked out again only when the tracker holds a new matrix: it replaces, never edits, it)."
+        "λ*_k per task, `[K]`, from the tracked similarity (recomputed only when the tracker holds a new matrix: it replaces its matrix, never edits it in place)."
         S = self.tracker.matrix
         if getattr(self, "_lam_of", None) is not S: self._lam, self._lam_of = self.coupling.lam_star(S), S
         return self._lam
