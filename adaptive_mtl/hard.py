@@ -148,10 +148,10 @@ def _masks(self: NodeController, tracked: bool = True) -> list:
 
 @patch
 def _sync(self: NodeController):
-    "Refresh the cached shared-node mask `[R, nodes]` from the split masks and, with replicates, how each trunk layer's gradients are tied (the stacked masks' `RowTie`)."
+    "Refresh the cached shared-node mask `[R, nodes]` from the split masks, and how each trunk layer's gradients are tied (one network: the layers' own `RowTie`; replicates: the stacked masks')."
     self._shared = ~torch.cat(self._masks(), -1)
-    if self.stacked is not None: self._ties = [RowTie(mask) for mask in self._masks(tracked=False)]
-    self._n_shared, self._n_split = self._shared.sum(-1), sum(layer.n_split for layer in self.tracked_layers)
+    self._ties = [layer.row_tie for layer in self.trunk] if self.stacked is None else [RowTie(mask) for mask in self._masks(tracked=False)]
+    self._n_shared, self._mask_version = self._shared.sum(-1), sum(layer.mask_version for layer in self.trunk)
 
 # %% ../nbs/05_hard.ipynb #44d29089
 @patch
@@ -163,7 +163,7 @@ def update(self: NodeController,
     if self.stacked is not None: self._tie_rest()
     if not self.active: return []
     with torch.no_grad():
-        if self.stacked is None and sum(layer.n_split for layer in self.tracked_layers) != self._n_split: self._sync()   # a split made outside
+        if self.stacked is None and sum(layer.mask_version for layer in self.trunk) != self._mask_version: self._sync()   # a mask changed outside
         grads = self._grads()
         for (weight_grad, bias_grad), (weight_rows, bias_rows) in zip(grads, self._gradient_views):
             weight_rows.copy_(weight_grad); bias_rows.copy_(bias_grad)
@@ -190,10 +190,9 @@ def _tie_rest(self: NodeController):
 
 @patch
 def _tie_tracked(self: NodeController, grads: list):
-    "Tie the tracked layers' gradients in place, as their backward pass does when untracked (the untied ones are in the buffer by now): one network by each layer's own `RowTie`, current whatever changed its mask; replicates by the stacked masks'."
-    ties = self._ties if self.stacked is not None else [layer.row_tie for layer in self.trunk]
+    "Tie the tracked layers' gradients in place, as their backward pass does when untracked (the untied ones are in the buffer by now)."
     for (weight_grad, bias_grad), i in zip(grads, self.layer_indices):
-        ties[i](weight_grad, weight_grad); ties[i](bias_grad, bias_grad)
+        self._ties[i](weight_grad, weight_grad); self._ties[i](bias_grad, bias_grad)
 
 @patch
 def _grads(self: NodeController) -> list:

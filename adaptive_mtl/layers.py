@@ -194,7 +194,7 @@ class SplittableLinear(nn.Module):
         self.weight = nn.Parameter(torch.empty(n_tasks, out_features, in_features))
         self.bias = nn.Parameter(torch.empty(n_tasks, out_features))
         self.register_buffer("split_mask", torch.zeros(out_features, dtype=torch.bool))
-        self.track, self._n_split = False, 0
+        self.track, self._n_split, self.mask_version = False, 0, 0
         self.reset_parameters()
 
     def reset_parameters(self):
@@ -210,8 +210,8 @@ class SplittableLinear(nn.Module):
         super()._load_from_state_dict(*args, **kwargs); self._count()
 
     def _count(self):
-        "Refresh the split count and `row_tie`, the `RowTie` of the split mask, after the mask changed."
-        self.row_tie, self._n_split = RowTie(self.split_mask), int(self.split_mask.sum())
+        "Refresh the split count and `row_tie`, the `RowTie` of the split mask, after the mask changed; `mask_version` counts the changes (what a controller watches)."
+        self.row_tie, self._n_split, self.mask_version = RowTie(self.split_mask), int(self.split_mask.sum()), self.mask_version + 1
 
     def _apply(self, fn, recurse=True):
         super()._apply(fn, recurse)
