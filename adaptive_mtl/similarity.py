@@ -96,10 +96,10 @@ def _pilot_fits(x, y, mask, n_features, alpha, seed, max_rows) -> tuple:
     for k in range(K):                                   # one task at a time: memory for one task's features only
         F, t = (feats(x[k][m[k]]) - mu) / sd, y[k][m[k]].double()
         if len(t): F, t = F - F.mean(0), t - t.mean()    # centred per task (a task without rows gets b = 0)
-        A_inv = torch.linalg.inv(F.T @ F + eye); bk = A_inv @ (F.T @ t); b.append(bk)
-        df = torch.trace(F @ A_inv @ F.T) if len(t) else 0.0
-        s2 = ((t - F @ bk) ** 2).sum() / max(len(t) - float(df) - 1, 1.0)      # the fit's residual variance
-        v.append(s2 * torch.trace(A_inv @ F.T @ F @ A_inv @ G))                 # mean variance of its function on the pooled rows
+        gram = F.T @ F; A_inv = torch.linalg.inv(gram + eye); bk = A_inv @ (F.T @ t); b.append(bk)
+        P = A_inv @ gram                                 # q x q: tr(F A^-1 F') = tr(P), tr(A^-1 F'F A^-1 G) = sum(P A^-1 * G), G symmetric
+        s2 = ((t - F @ bk) ** 2).sum() / max(len(t) - float(torch.trace(P)) - 1, 1.0)   # the fit's residual variance
+        v.append(s2 * (P @ A_inv * G).sum())            # mean variance of its function on the pooled rows
     return torch.stack(b), R, torch.stack(v) if K else torch.zeros(0)
 
 def pilot_similarity(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None = None, n_features: int = 100,
