@@ -3,7 +3,8 @@
 Part 1 times one training step with fused Adam, as `fit` runs it (forward, backward, controller, step) of MultiTaskMLP(sharing="hard") (HPS) and of
 AHPS's network with its NodeController (default statistic), in three phases: deciding with nothing split yet
 (tied shared rows + per-task gradients + statistic), deciding with 25% of the nodes split, and after the decision
-window (tracking off, 25% split). Part 2 times getting every task's gradient on every trunk row:
+window (tracking off, 25% split); and, for reference, the same HPS network as plain PyTorch with one matrix product
+over every task's rows per trunk layer (not the package's HPS, which broadcasts the shared weights to a batched product). Part 2 times getting every task's gradient on every trunk row:
 one forward + one backward with tracking (`row_grads`) vs one forward + K `autograd.grad` calls. Part 3 times whole
 `fit` calls (mixed scenario, 200 rows per task, mini-batches, no validation): seconds per training step of AHPS / HPS as
 a user meets them, the trainer's batching and bookkeeping included. All timings are interleaved repeats in one run; the
@@ -23,6 +24,18 @@ def make_step(model, opt, x, y, ctl=None):
         ((model(x) - y) ** 2).mean(1).sum().backward()
         if ctl is not None: ctl.update(model, opt)
         opt.step()
+    return step
+
+def one_product_step(hps, x, y):
+    "A plain-PyTorch HPS step with the same weights: each shared trunk layer one `addmm` over the K*B rows, the per-task head one `baddbmm`."
+    params = [p.detach().clone().requires_grad_() for p in hps.parameters()]
+    *trunk, head_w, head_b = params; opt = torch.optim.Adam(params, 1e-3, fused=True)
+    def step():
+        opt.zero_grad(set_to_none=True)
+        h = x.reshape(-1, x.shape[-1])
+        for w, b in zip(trunk[::2], trunk[1::2]): h = torch.relu(torch.addmm(b, h, w.T))
+        out = torch.baddbmm(head_b.unsqueeze(1), h.view(*x.shape[:2], -1), head_w.transpose(1, 2)).squeeze(-1)
+        ((out - y) ** 2).mean(1).sum().backward(); opt.step()
     return step
 
 def timed(fn, n):
@@ -54,12 +67,12 @@ def main():
     print(f"torch {torch.__version__}, {a.threads} thread(s), batch {a.batch}, hidden ({a.hidden}, {a.hidden}), p={a.features}, "
           f"AHPS statistic {AHPS().statistic!r}")
     print("\n1) time per training step, AHPS / HPS (median of interleaved repeats)")
-    print(f"{'K':>4} {'HPS ms':>8} {'deciding, 0% split':>20} {'deciding, 25% split':>20} {'after window, 25% split':>24}")
+    print(f"{'K':>4} {'HPS ms':>8} {'deciding, 0% split':>20} {'deciding, 25% split':>20} {'after window, 25% split':>24} {'one-product HPS ms':>19} {'deciding 0% / it':>17}")
     for K in [int(k) for k in a.ks.split(",")]:
         x, y = torch.randn(K, a.batch, a.features), torch.randn(K, a.batch)
         torch.manual_seed(0)
         hps = MultiTaskMLP(a.features, K, (a.hidden, a.hidden), sharing="hard")
-        fns = {"hps": make_step(hps, torch.optim.Adam(hps.parameters(), 1e-3, fused=True), x, y)}
+        fns = {"hps": make_step(hps, torch.optim.Adam(hps.parameters(), 1e-3, fused=True), x, y), "hps1": one_product_step(hps, x, y)}
         for key, (sf, win) in {"d0": (0, False), "d25": (0.25, False), "w25": (0.25, True)}.items():
             m, opt, ctl = ahps_setup(K, a, sf, win); fns[key] = make_step(m, opt, x, y, ctl)
         n = max(20, 3000 // K)
@@ -70,7 +83,7 @@ def main():
             for k, f in fns.items(): ts[k].append(timed(f, n))
         med = {k: statistics.median(v) for k, v in ts.items()}
         r = {k: med[k] / med["hps"] for k in med}
-        print(f"{K:>4} {med['hps'] * 1e3:>8.3f} {r['d0']:>19.2f}x {r['d25']:>19.2f}x {r['w25']:>23.2f}x")
+        print(f"{K:>4} {med['hps'] * 1e3:>8.3f} {r['d0']:>19.2f}x {r['d25']:>19.2f}x {r['w25']:>23.2f}x {med['hps1'] * 1e3:>19.3f} {med['d0'] / med['hps1']:>16.2f}x")
 
     print("\n2) every task's gradient on every trunk row: K backward passes / one backward pass")
     print(f"{'K':>4} {'one backward ms':>16} {'K backwards ms':>15} {'speed-up':>9}")
