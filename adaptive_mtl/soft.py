@@ -167,7 +167,7 @@ class AdaptiveSoftPenalty:
         if int(update_every) < 1: raise ValueError(f"update_every must be >= 1, got {update_every}")
         if not 0 <= beta < 1: raise ValueError(f"beta must be in [0, 1), got {beta}")
         self.lam0, self.similarity, self.update_every, self.beta = lam0, similarity, int(update_every), beta
-        self.rule, self.coupling, self.params = theta_rule(theta), _COUPLINGS[coupling](lam0), None
+        self.rule, self.coupling, self.params, self._lam_of = theta_rule(theta), _COUPLINGS[coupling](lam0), None, None
     def attach(self, model,            # a soft-sharing `MultiTaskMLP`
                params=None) -> None:  # its trunk tensors `[K, ...]` (None: `model.trunk_params()`; a replicate's views)
         "Bind to a soft-sharing model: every term active, a fresh similarity source, fresh rule state."
@@ -183,7 +183,7 @@ class AdaptiveSoftPenalty:
     def lam_star(self) -> torch.Tensor:
         "λ*_k per task, `[K]`, from the tracked similarity (recomputed only when the tracker holds a new matrix: it replaces its matrix, never edits it in place)."
         S = self.tracker.matrix
-        if getattr(self, "_lam_of", None) is not S: self._lam, self._lam_of = self.coupling.lam_star(S), S
+        if self._lam_of is not S: self._lam, self._lam_of = self.coupling.lam_star(S), S
         return self._lam
     @property
     def theta_t(self) -> float: return sum(self._removed) / sum(m.numel() for m in self.masks)
