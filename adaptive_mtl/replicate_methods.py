@@ -10,7 +10,7 @@ from torch.func import functional_call
 from .hard import NodeController
 from .methods import AHPS, ASPS, SPS, StepInfo
 from .similarity import SIMILARITY_SOURCES
-from .soft import AdaptiveSoftPenalty, SignRule, _ClosedForm
+from .soft import AdaptiveSoftPenalty, SignRule
 
 # %% auto #0
 __all__ = []
@@ -64,7 +64,7 @@ def _stacked_graph_penalty(couplings: list, # R `GraphCoupling`s, refreshed, one
                           params: list, # the R replicates' trunk tensors stacked `[R, K, ...]`
                           stacked: tuple | None = None, # `_stacked_couplings(couplings)`, kept between refreshes (None: stacked here)
                          ) -> tuple:
-    "The R graph penalties `[R]` on stacked trunks in one pass, and what `pull` needs after the backward pass: the stacked gradients and U."
+    "The R graph penalties `[R]` on stacked trunks in one pass, without a graph (as `GraphCoupling.value`), and their stacked gradients and U, for after the backward pass."
     R, K = params[0].shape[:2]
     W = torch.cat([p.detach().reshape(R, K, -1) for p in params], -1)
     W.sub_(W.mean(1, keepdim=True))                                        # fresh tensors updated in place: fewer large allocations
@@ -73,7 +73,7 @@ def _stacked_graph_penalty(couplings: list, # R `GraphCoupling`s, refreshed, one
     for u, a, mw in zip(U, A, MW): torch.addmm(u, a, mw, alpha=-1, out=u)   # as alone: a batched product rounds differently at some sizes
     grad = U * scale
     split = lambda t: [c.reshape(p.shape) for c, p in zip(t.split(couplings[0].sizes, -1), params)]
-    return _ClosedForm.apply(0.5 * W.mul_(grad).sum((1, 2)), split(grad), *params), split(grad), split(U)
+    return 0.5 * W.mul_(grad).sum((1, 2)), split(grad), split(U)
 
 def _stacked_observe(rules: list): # the R replicates' attached `SignRule`s
     "One `observe` for R replicates: their run counters become views of stacked `[R, ...]` tensors, counted together."
@@ -81,6 +81,12 @@ def _stacked_observe(rules: list): # the R replicates' attached `SignRule`s
     for r, rule in enumerate(rules): rule.runs = [s[r] for s in stacked]
     def observe(conflicts): torch._foreach_add_(stacked, 1); torch._foreach_mul_(stacked, conflicts)
     return observe
+
+def _trunk_grads(trunk: list) -> list:
+    "The stacked trunk tensors' `.grad`, zeros where the backward pass left none (a penalty's gradient is added to them)."
+    for t in trunk:
+        if t.grad is None: t.grad = torch.zeros_like(t)
+    return [t.grad for t in trunk]
 
 class _Replica(torch.nn.Module):
     "One replicate of a stacked network (`functional_call` on its slices), for a similarity that reads the model."
@@ -116,16 +122,17 @@ def penalty_replicates(self: ASPS, step, batch, pred, losses):
     return value
 @patch
 def after_backward_replicates(self: ASPS, optimizer, step):
-    grads = [t.grad for t in self._trunk]
-    tasks = [g - p for g, p in zip(grads, self._grads)] if self._stacked and all(g is not None for g in grads) else None
-    observed = tasks is not None and self._observe is not None
-    updating = not observed or step % self.update_every == 0                          # the rest happens at updates only
-    if observed: self._observe([(t * u if updating else t.mul_(u)) < 0 for t, u in zip(tasks, self._U)])   # every replicate's sign rule at once
-    if not updating: return
-    for r, ((pen, replica), info) in enumerate(zip(self._replicas, self._infos())):
-        pulled = None if tasks is None else ([t[r] for t in tasks], [u[r] for u in self._U])
-        pen.after_backward(replica, info, [None if g is None else g[r] for g in grads], pulled, observed)
-    if step % self.update_every == 0: self._couplings = None                          # the penalties refresh their couplings at updates only
+    "The penalties read the task-loss gradients (the backward pass had no penalty gradient), update their masks, and add their gradients."
+    pending = self._stacked or any(pen.coupling.pending for pen, _ in self._replicas)
+    grads = _trunk_grads(self._trunk) if pending else [t.grad for t in self._trunk]
+    observed = self._stacked and self._observe is not None
+    if observed: self._observe([torch.mul(g, u) < 0 for g, u in zip(grads, self._U)])   # every replicate's sign rule at once
+    if not observed or step % self.update_every == 0:                                   # the rest happens at updates only
+        for r, ((pen, replica), info) in enumerate(zip(self._replicas, self._infos())):
+            pulled = ([g[r] for g in grads], [u[r] for u in self._U]) if self._stacked else None
+            pen.after_backward(replica, info, [None if g is None else g[r] for g in grads], pulled, observed)
+    if step % self.update_every == 0: self._couplings = None                            # the penalties refresh their couplings at updates only
+    if self._stacked: torch._foreach_add_(grads, self._grads)                            # each replicate's own penalty gradient
 @patch
 def _infos(self: ASPS) -> list:
     "This step's `StepInfo` of every replicate."

@@ -93,7 +93,7 @@ class _ClosedForm(torch.autograd.Function):
 
 class MeanCoupling:
     "The papers' form $\\sum_k\\lambda^*_k\\sum_iM_{k,i}(w_{k,i}-\\bar w_i)^2$: the mean constraint with task weights λ*."
-    name = "mean"
+    name, pending = "mean", False                                 # its penalty always carries its gradient through autograd
     def __init__(self, lam0: float = 1.0): self.lam0 = lam0      # λ0, the pull between fully similar tasks
     def lam_star(self, S: torch.Tensor) -> torch.Tensor: return lam_star(S, self.lam0)
     def refresh(self, params: list,  # the task-batched trunk tensors
@@ -110,12 +110,13 @@ class MeanCoupling:
         masks, grads = self.masks or [None] * len(self.params), grads or [p.grad for p in self.params]
         parts = [_gradient_parts(p, m, self.task_weights) for p, m in zip(self.params, masks)]
         return [(g - pull) + back for g, (pull, back) in zip(grads, parts)], self.deviations()
+    def add_gradient(self, grads: list) -> None: "Nothing to add: the backward pass had the penalty."
 
 class GraphCoupling:
     "Pairs pulled as strongly as they are similar: $\\frac{\\lambda_0}{2K}\\sum_{k,j}A_{kj}\\sum_iM_{k,i}M_{j,i}(w_{k,i}-w_{j,i})^2$."
     name = "graph"
     dense_up_to, neighbours = 256, 32   # with more tasks than `dense_up_to`, each task is coupled to its `neighbours` most similar
-    def __init__(self, lam0: float = 1.0): self.lam0 = lam0      # λ0, the pull between fully similar tasks
+    def __init__(self, lam0: float = 1.0): self.lam0, self._last, self._pending = lam0, None, None   # λ0, the pull between fully similar tasks
     def lam_star(self, S): return lam_star(pair_weights(S), self.lam0)
     def refresh(self, params, masks, S):
         "Cache $A$ (sparse above `dense_up_to` tasks), the concatenated masks $M$ `[K,P]`, $N=AM$ and $\\frac{2\\lambda_0}{K}M$."
@@ -137,13 +138,24 @@ class GraphCoupling:
         return 0.5 * (W * grad).sum(), U, grad
     def _split(self, t) -> list: return [c.reshape(p.shape) for c, p in zip(t.split(self.sizes, 1), self.params)]
     def __call__(self):
-        value, U, grad = self.terms(); self._last = (U, grad)    # kept for `pull` after the backward pass
+        value, U, grad = self.terms(); self._last, self._pending = (U, grad), None   # kept for `pull` after the backward pass
         return _ClosedForm.apply(value, self._split(grad), *self.params)
+    def value(self) -> torch.Tensor:
+        "The penalty without a graph; its gradient waits for `add_gradient`, and `pull` reads `.grad` as the task-loss gradients."
+        value, U, grad = self.terms(); self._last, self._pending = (U, grad), self._split(grad)
+        return value
+    @property
+    def pending(self) -> bool: return self._pending is not None   # a `value()` whose gradient is not added yet
     def deviations(self): return self._split(self.terms()[1] / self.active_weight.clamp(min=1e-12))
     def pull(self, grads=None):
         U, grad = self._last if self._last is not None else self.terms()[1:]
-        self._last = None
-        return [g - pen for g, pen in zip(grads or [p.grad for p in self.params], self._split(grad))], self._split(U)
+        self._last, grads = None, grads or [p.grad for p in self.params]
+        if self.pending: return list(grads), self._split(U)            # the backward pass saw the task losses only
+        return [g - pen for g, pen in zip(grads, self._split(grad))], self._split(U)
+    @torch.no_grad()
+    def add_gradient(self, grads: list) -> None:  # the trunk's gradients (or a replicate's slices of them), added to in place
+        "After `value()` and the backward pass: add the penalty's gradient, once (`g + p` in float is `p + g`: autograd's sum, bit for bit)."
+        if self._pending is not None: torch._foreach_add_(grads, self._pending); self._pending = None
 
 class NearestCoupling(GraphCoupling):
     "The graph coupling with every task coupled to its `neighbours` most similar tasks only, whatever the number of tasks."
@@ -199,14 +211,19 @@ class AdaptiveSoftPenalty:
             raise ValueError(f"similarity={self.similarity!r} needs the training data: call prepare(x, y, mask) after attach (fit does)")
         if self.source.reads == "model" and info.step % self.update_every == 0:
             self.tracker.update(self.source.measure(model, self.params, info)); self._refresh(masks_changed=False)
-        return self.coupling()
+        return self.coupling.value() if hasattr(self.coupling, "value") else self.coupling()   # graph: its gradient comes in `after_backward`
     @torch.no_grad()
     def after_backward(self, model, info,
                        grads: list | None = None, # the trunk tensors' gradients (None: their `.grad`)
                        pulled: tuple | None = None, # `(task gradients, directions)` already pulled (stacked replicates)
                        observed: bool = False) -> None: # the θ rule has seen this step's conflicts already (stacked replicates)
-        "Read the gradients (the sign rule every step, a gradient similarity every `update_every` steps) and update the masks."
-        grads = [p.grad for p in self.params] if grads is None else grads
+        "Read the gradients (the sign rule every step, a gradient similarity every `update_every` steps), update the masks, then add the penalty's gradient if the backward pass did not have it."
+        if grads is None:
+            for p in self.params if self.coupling.pending else []:
+                if p.grad is None: p.grad = torch.zeros_like(p)          # no task-loss gradient: the penalty's alone, as autograd leaves it
+            grads = [p.grad for p in self.params]
+        self._read(model, info, grads, pulled, observed); self.coupling.add_gradient(grads)
+    def _read(self, model, info, grads, pulled, observed):
         has_grads, reads_gradients = all(g is not None for g in grads), self.source.reads == "gradients"
         measure = reads_gradients and not self.tracker.frozen and info.step % self.update_every == 0
         if has_grads and (self.rule.needs_conflicts or measure): task_grads, directions = pulled or self.coupling.pull(grads)   # once a step
