@@ -4,6 +4,7 @@
 
 # %% ../nbs/08_replicates_methods.ipynb #863ce0f6
 from __future__ import annotations
+import math
 import torch
 from fastcore.basics import patch
 from torch.func import functional_call
@@ -75,12 +76,24 @@ def _stacked_graph_penalty(couplings: list, # R `GraphCoupling`s, refreshed, one
     split = lambda t: [c.reshape(p.shape) for c, p in zip(t.split(couplings[0].sizes, -1), params)]
     return 0.5 * W.mul_(grad).sum((1, 2)), split(grad), split(U)
 
-def _stacked_observe(rules: list): # the R replicates' attached `SignRule`s
-    "One `observe` for R replicates: their run counters become views of stacked `[R, ...]` tensors, counted together."
-    stacked = [torch.stack(runs) for runs in zip(*(rule.runs for rule in rules))]
-    for r, rule in enumerate(rules): rule.runs = [s[r] for s in stacked]
-    def observe(conflicts): torch._foreach_add_(stacked, 1); torch._foreach_mul_(stacked, conflicts)
-    return observe
+def _stacked_views(lists: list) -> list:
+    "Stack R replicates' lists of like tensors into `[R, ...]` tensors; each list then holds views of them (edited in place: its owner sees the stacked state)."
+    stacked = [torch.stack(ts) for ts in zip(*lists)]
+    for r, ts in enumerate(lists): ts[:] = [s[r] for s in stacked]
+    return stacked
+
+class _StackedSignRules:
+    "R replicates' `SignRule`s counted together: their run counters and their penalties' masks become views of stacked `[R, ...]` tensors."
+    def __init__(self, penalties: list): # the R replicates' attached `AdaptiveSoftPenalty`s, their rules `SignRule`s
+        self.rule = penalties[0].rule                                       # the same options in every replicate
+        self.runs, self.masks = _stacked_views([pen.rule.runs for pen in penalties]), _stacked_views([pen.masks for pen in penalties])
+    def observe(self, conflicts: list): torch._foreach_add_(self.runs, 1); torch._foreach_mul_(self.runs, conflicts)
+    def removing(self, step: int) -> list:
+        "The replicates whose rules remove terms at this mask update (where `_remove_largest` finds some k > 0), with one sync."
+        if step < self.rule.warmup: return []
+        k = [torch.minimum(math.floor(self.rule.theta_max * m[0].numel()) - (~m).flatten(1).sum(1),   # room under theta_max
+                           ((run >= self.rule.patience) & m).flatten(1).sum(1)) for run, m in zip(self.runs, self.masks)]   # ready to go
+        return torch.nonzero((torch.stack(k, 1) > 0).any(1)).flatten().tolist()
 
 def _trunk_grads(trunk: list) -> list:
     "The stacked trunk tensors' `.grad`, zeros where the backward pass left none (a penalty's gradient is added to them)."
@@ -105,8 +118,8 @@ def attach_replicates(self: ASPS, model, params, buffers, optimizer=None):
                       for r in range(len(self._trunk[0]))]
     for r, (pen, replica) in enumerate(self._replicas): pen.attach(replica, [t[r] for t in self._trunk])
     self._stacked = self.coupling in ("graph", "nearest") and self.lam0 > 0 and SIMILARITY_SOURCES[self.similarity].reads != "model"
-    rules = [pen.rule for pen, _ in self._replicas]
-    self._observe = _stacked_observe(rules) if self._stacked and type(rules[0]) is SignRule else None
+    signs = self._stacked and type(self._replicas[0][0].rule) is SignRule
+    self._signs = _StackedSignRules([pen for pen, _ in self._replicas]) if signs else None
     self._couplings = None                       # the couplings stacked, until a replicate's penalty refreshes them
 @patch
 def prepare_replicates(self: ASPS, tensors):
@@ -125,19 +138,21 @@ def after_backward_replicates(self: ASPS, optimizer, step):
     "The penalties read the task-loss gradients (the backward pass had no penalty gradient), update their masks, and add their gradients."
     pending = self._stacked or any(pen.coupling.pending for pen, _ in self._replicas)
     grads = _trunk_grads(self._trunk) if pending else [t.grad for t in self._trunk]
-    observed = self._stacked and self._observe is not None
-    if observed: self._observe([torch.mul(g, u) < 0 for g, u in zip(grads, self._U)])   # every replicate's sign rule at once
+    observed = self._stacked and self._signs is not None
+    if observed: self._signs.observe([torch.mul(g, u) < 0 for g, u in zip(grads, self._U)])   # every replicate's sign rule at once
     if not observed or step % self.update_every == 0:                                   # the rest happens at updates only
-        for r, ((pen, replica), info) in enumerate(zip(self._replicas, self._infos())):
+        busy = self._signs.removing(step) if observed and SIMILARITY_SOURCES[self.similarity].reads is None else range(len(self._replicas))
+        for r, info in zip(busy, self._infos(busy)):                                    # the others have nothing to do
             pulled = ([g[r] for g in grads], [u[r] for u in self._U]) if self._stacked else None
-            pen.after_backward(replica, info, [None if g is None else g[r] for g in grads], pulled, observed)
+            self._replicas[r][0].after_backward(self._replicas[r][1], info, [None if g is None else g[r] for g in grads], pulled, observed)
     if step % self.update_every == 0: self._couplings = None                            # the penalties refresh their couplings at updates only
     if self._stacked: torch._foreach_add_(grads, self._grads)                            # each replicate's own penalty gradient
 @patch
-def _infos(self: ASPS) -> list:
-    "This step's `StepInfo` of every replicate."
+def _infos(self: ASPS, which=None) -> list:
+    "This step's `StepInfo` of every replicate (or of the replicates `which`)."
     step, batch, pred, losses = self._step
-    return [StepInfo(step, *parts) for parts in zip(*batch, pred, losses)]
+    which = range(len(pred)) if which is None else which
+    return [StepInfo(step, *(t[r] for t in batch), pred[r], losses[r]) for r in which]
 @patch
 def log_replicates(self: ASPS, n_replicates): return [pen.log() for pen, _ in self._replicas]
 @patch
@@ -149,5 +164,5 @@ def keep_replicates(self: ASPS, keep, params, buffers):
     tensors, self._replicas = {**params, **buffers}, [self._replicas[i] for i in keep]
     for r, (pen, replica) in enumerate(self._replicas):
         replica._tensors = {k: v[r] for k, v in tensors.items()}; pen.params = [t[r] for t in self._trunk]; pen._refresh(False)
-    if self._observe is not None: self._observe = _stacked_observe([pen.rule for pen, _ in self._replicas])
+    if self._signs is not None: self._signs = _StackedSignRules([pen for pen, _ in self._replicas])
     self._couplings = None
