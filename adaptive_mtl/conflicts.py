@@ -71,6 +71,7 @@ class AlwaysStatistic(ConflictStatistic):
 class SnrStatistic(ConflictStatistic):
     "Mean over tasks of the signal share of every persistent task gradient that the other tasks oppose; conflict above `tau`."
     name = "snr"
+    flush_every, tiny = 32, 1e-15    # every 32 steps, averages below 1e-15 become 0 (survivors stay >= 3e-17: no subnormal products)
     def __init__(self,
                  tau: float = 0.2, # a node conflicts when its value exceeds tau
                  beta: float = 0.9): # rate of the moving averages of the gradients and of their squared norms
@@ -83,6 +84,7 @@ class SnrStatistic(ConflictStatistic):
 
     def __call__(self, gradients, step=0):
         beta, average = self.beta, self.gradient_average
+        if step % self.flush_every == 0: self.flush()
         average.lerp_(gradients, 1 - beta)
         self.squared_norm_average.lerp_(torch.linalg.vecdot(gradients, gradients), 1 - beta)
         if step + 1 < 2: return average.new_zeros(average.shape[:-3] + average.shape[-2:-1])
@@ -93,6 +95,11 @@ class SnrStatistic(ConflictStatistic):
         share = (squared_norm.div_(self.squared_norm_average.clamp(min=1e-30)).mul_(1 / ((1 - decay) * (1 - noise_ratio)))
                  .sub_(noise_ratio / (1 - noise_ratio)).clamp_(0, 1))                     # q = (rho - c_t) / (1 - c_t)
         return share.mul_(opposed).mean(-2)
+
+    def flush(self) -> None:
+        "Set the averages below `tiny` (squared norms below `tiny`²) to 0 before they decay into the subnormal range."
+        self.gradient_average.masked_fill_(self.gradient_average.abs() < self.tiny, 0)
+        self.squared_norm_average.masked_fill_(self.squared_norm_average < self.tiny ** 2, 0)
 
     def conflicts(self, value): return value > self.tau
 
