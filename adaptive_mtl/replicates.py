@@ -15,7 +15,7 @@ from .scaling import Scaler
 from .methods import Method, get_method
 from .fitted import FitResult
 from .stopping import EarlyStopping
-from .trainer import (TrainingError, _checked, _keep_heap, loss_columns, task_losses, _random_slopes, _refit_random,
+from .trainer import (TrainingError, _checked, _keep_heap, task_losses, _random_slopes, _refit_random,
                                   _families, _start_at_intercept)
 from .mixed import RandomEffects
 import adaptive_mtl.replicate_methods       # the methods' replicate hooks (patched onto SPS, AHPS, ASPS)
@@ -262,14 +262,20 @@ def _compact(run, state, method) -> None:
                gens=[run["gens"][i] for i in keep], full=tuple(_keep(t, idx) for t in run["full"]),
                vfull=None if run["vfull"] is None else tuple(_keep(t, idx) for t in run["vfull"]))
 
+def _loss_rows(split: str, losses: torch.Tensor, names: list) -> list:
+    "`loss_columns` of every replicate's task losses in `losses [R, K]`, the tensor read once."
+    return [{f"{split}_loss": m, **{f"{split}_{n}": v for n, v in zip(names, row)}} for m, row in zip(losses.mean(1).tolist(), losses.tolist())]
+
 def _record(history, state, alive, epoch, step, train, penalty, val, tensors, seconds, names):
     "Append the history row of each replicate still training (`alive`: their indices, in batch order); its `EarlyStopping` decides whether it improved or stops."
     logs, flags, re_log = state["method"].log_replicates(len(alive)), {}, state.get("re_log") or [{}] * len(alive)
+    trains, vals = _loss_rows("train", train, names), _loss_rows("val", val, names) if val is not None else [{}] * len(alive)
+    penalties, stopped = penalty.tolist(), state["stopped"].tolist()
     for i, r in enumerate(alive):
-        if state["stopped"][r]: continue
-        losses = loss_columns("train", train[i], names)
-        row = dict(epoch=epoch, step=step, train_loss=losses.pop("train_loss"), penalty=float(penalty[i]), **losses)
-        history[r].append({**row, **re_log[i], **(loss_columns("val", val[i], names) if val is not None else {}), **logs[i], "seconds": seconds})
+        if stopped[r]: continue
+        losses = trains[i]
+        row = dict(epoch=epoch, step=step, train_loss=losses.pop("train_loss"), penalty=penalties[i], **losses)
+        history[r].append({**row, **re_log[i], **vals[i], **logs[i], "seconds": seconds})
         if val is not None: flags[r] = state["stoppers"][r].record(epoch, history[r][-1]["val_loss"])
     improved = [r for r, (better, _) in flags.items() if better]
     if improved: state["best"] = _best_of(improved, alive, tensors, state["best"], len(history))
