@@ -224,6 +224,7 @@ class AdaptiveSoftPenalty:
             grads = [p.grad for p in self.params]
         self._read(model, info, grads, pulled, observed); self.coupling.add_gradient(grads)
     def _read(self, model, info, grads, pulled, observed):
+        "`after_backward` on the trunk's task-loss gradients `grads`: the sign rule's conflicts, then at an update the similarity and the masks."
         has_grads, reads_gradients = all(g is not None for g in grads), self.source.reads == "gradients"
         measure = reads_gradients and not self.tracker.frozen and info.step % self.update_every == 0
         if has_grads and (self.rule.needs_conflicts or measure): task_grads, directions = pulled or self.coupling.pull(grads)   # once a step
