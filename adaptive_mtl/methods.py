@@ -46,10 +46,10 @@ class Method:
     def prepare(self, x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor) -> None:
         "Called once after `attach` with the standardised training tensors `x [K,n,p]`, `y [K,n]`, `mask [K,n]`."
     def penalty(self, model: MultiTaskMLP, info: StepInfo) -> torch.Tensor:
-        "The penalty added to the summed task losses."
+        "The penalty added to the summed task losses; its gradient comes through autograd, or, if the method computes it in closed form (ASPS's graph coupling), `after_backward` adds it: call both."
         return torch.zeros((), device=info.pred.device)
     def after_backward(self, model: MultiTaskMLP, optimizer, info: StepInfo) -> None:
-        "Called after `backward()` and before `optimizer.step()`."
+        "Called after `backward()` and before `optimizer.step()` (ASPS reads the task-loss gradients here, then adds its penalty's)."
     def min_steps(self) -> int:
         "Early stopping never restores weights from before this step."
         return 0
