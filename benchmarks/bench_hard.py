@@ -9,7 +9,7 @@ one forward + one backward with tracking (`row_grads`) vs one forward + K `autog
 `fit` calls (mixed scenario, 200 rows per task, mini-batches, no validation): seconds per training step of AHPS / HPS as
 a user meets them, the trainer's batching and bookkeeping included. All timings are interleaved repeats in one run; the
 printed numbers are ratios of medians.
-Usage: python benchmarks/bench_hard.py [--ks 2,8,32] [--grad-ks 8,32] [--batch 32] [--hidden 32] [--reps 7]"""
+Usage: python benchmarks/bench_hard.py [--ks 2,8,32] [--grad-ks 8,32] [--batch 32] [--hidden 32] [--features 10] [--reps 7] [--threads 1]"""
 import argparse, time, statistics
 import torch
 from adaptive_mtl.datasets import make_simulation

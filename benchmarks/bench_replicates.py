@@ -2,8 +2,9 @@
 
 Both sides do the same work (the mixed scenario with K tasks, one data draw per seed, early stopping on validation) and give
 the same results (the script prints the largest relative difference in test MSE over the R replicates); they are timed in
-one run, each side after a warm-up call, interleaved `--reps` times (medians), on one thread.
-Usage: python benchmarks/bench_replicates.py [--replicates 20] [--tasks 8] [--rows 200] [--epochs 60] [--methods stl,hps,sps,ahps,asps] [--reps 3]"""
+one run, each side after a warm-up call, interleaved `--reps` times (medians), on one thread unless `--threads` says more.
+Usage: python benchmarks/bench_replicates.py [--replicates 20] [--tasks 8] [--rows 200] [--epochs 60] [--methods stl,hps,sps,ahps,asps] [--reps 3]
+       [--batches 32,full] [--threads 1]"""
 import argparse, statistics, time
 import torch
 from adaptive_mtl.datasets import make_simulation
