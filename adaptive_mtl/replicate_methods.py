@@ -11,7 +11,7 @@ from torch.func import functional_call
 from .hard import NodeController
 from .methods import AHPS, ASPS, SPS, StepInfo
 from .similarity import SIMILARITY_SOURCES
-from .soft import AdaptiveSoftPenalty, SignRule
+from .soft import AdaptiveSoftPenalty, SignRule, _grads_or_zeros
 
 # %% auto #0
 __all__ = []
@@ -95,12 +95,6 @@ class _StackedSignRules:
                            ((run >= self.rule.patience) & m).flatten(1).sum(1)) for run, m in zip(self.runs, self.masks)]   # ready to go
         return torch.nonzero((torch.stack(k, 1) > 0).any(1)).flatten().tolist()
 
-def _trunk_grads(trunk: list) -> list:
-    "The stacked trunk tensors' `.grad`, zeros where the backward pass left none (a penalty's gradient is added to them)."
-    for t in trunk:
-        if t.grad is None: t.grad = torch.zeros_like(t)
-    return [t.grad for t in trunk]
-
 class _Replica(torch.nn.Module):
     "One replicate of a stacked network (`functional_call` on its slices), for a similarity that reads the model."
     def __init__(self, model, tensors: dict):
@@ -137,7 +131,7 @@ def penalty_replicates(self: ASPS, step, batch, pred, losses):
 def after_backward_replicates(self: ASPS, optimizer, step):
     "The penalties read the task-loss gradients (the backward pass had no penalty gradient), update their masks, and add their gradients."
     pending = self._stacked or any(pen.coupling.pending for pen, _ in self._replicas)
-    grads = _trunk_grads(self._trunk) if pending else [t.grad for t in self._trunk]
+    grads = _grads_or_zeros(self._trunk) if pending else [t.grad for t in self._trunk]
     observed = self._stacked and self._signs is not None
     if observed: self._signs.observe([torch.mul(g, u) < 0 for g, u in zip(grads, self._U)])   # every replicate's sign rule at once
     if not observed or step % self.update_every == 0:                                   # the rest happens at updates only

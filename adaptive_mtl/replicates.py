@@ -15,7 +15,7 @@ from .scaling import Scaler
 from .methods import Method, get_method
 from .fitted import FitResult
 from .stopping import EarlyStopping
-from .trainer import (TrainingError, _checked, _keep_heap, task_losses, _random_slopes, _refit_random,
+from .trainer import (TrainingError, _checked, _keep_heap, loss_columns, task_losses, _random_slopes, _refit_random,
                                   _families, _start_at_intercept)
 from .mixed import RandomEffects
 import adaptive_mtl.replicate_methods       # the methods' replicate hooks (patched onto SPS, AHPS, ASPS)
@@ -97,8 +97,8 @@ def _check_replicates(method, draws, seeds) -> list:
     m = get_method(method)
     if type(m).penalty is not Method.penalty and type(m).penalty_replicates is Method.penalty_replicates:
         raise ValueError(f"{m.name} has a penalty but no penalty_replicates (the R penalties of stacked trunks); fit its seeds one at a time with fit()")
-    if get_method(method).name not in REPLICABLE:
-        raise ValueError(f"{get_method(method).name} changes its own state while training; fit its seeds one at a time "
+    if m.name not in REPLICABLE:
+        raise ValueError(f"{m.name} changes its own state while training; fit its seeds one at a time "
                          f"with fit() (replicates batch {', '.join(REPLICABLE)})")
     draws = [draws] * len(seeds) if isinstance(draws, tuple) else list(draws)
     if not seeds or len(draws) != len(seeds): raise ValueError(f"{len(draws)} data draws for {len(seeds)} seeds: give one per seed")
@@ -252,24 +252,18 @@ def _compact(run, state, method) -> None:
     "Take the replicates that stopped (their best state is kept) out of the batch: stacked tensors, Adam's state, the method's, the data."
     keep = [i for i, r in enumerate(run["alive"]) if not state["stopped"][r] or state["stoppers"][r].best_epoch < 0]
     if len(keep) == len(run["alive"]): return
-    idx, old = torch.tensor(keep), run["opt"]
-    params = {k: v.detach()[idx].requires_grad_() for k, v in run["params"].items()}
-    opt = old.keep(params.values(), idx)
-    buffers = {k: v[idx] for k, v in run["buffers"].items()}
+    idx = torch.tensor(keep)
+    params, buffers = {k: v.detach()[idx].requires_grad_() for k, v in run["params"].items()}, {k: v[idx] for k, v in run["buffers"].items()}
     method.keep_replicates(keep, params, buffers)
     if run["random"] is not None: run["random"].keep(idx)
-    run.update(params=params, buffers=buffers, opt=opt, alive=[run["alive"][i] for i in keep], train=[run["train"][i] for i in keep],
+    run.update(params=params, buffers=buffers, opt=run["opt"].keep(params.values(), idx), alive=[run["alive"][i] for i in keep], train=[run["train"][i] for i in keep],
                gens=[run["gens"][i] for i in keep], full=tuple(_keep(t, idx) for t in run["full"]),
                vfull=None if run["vfull"] is None else tuple(_keep(t, idx) for t in run["vfull"]))
-
-def _loss_rows(split: str, losses: torch.Tensor, names: list) -> list:
-    "`loss_columns` of every replicate's task losses in `losses [R, K]`, the tensor read once."
-    return [{f"{split}_loss": m, **{f"{split}_{n}": v for n, v in zip(names, row)}} for m, row in zip(losses.mean(1).tolist(), losses.tolist())]
 
 def _record(history, state, alive, epoch, step, train, penalty, val, tensors, seconds, names):
     "Append the history row of each replicate still training (`alive`: their indices, in batch order); its `EarlyStopping` decides whether it improved or stops."
     logs, flags, re_log = state["method"].log_replicates(len(alive)), {}, state.get("re_log") or [{}] * len(alive)
-    trains, vals = _loss_rows("train", train, names), _loss_rows("val", val, names) if val is not None else [{}] * len(alive)
+    trains, vals = loss_columns("train", train, names), loss_columns("val", val, names) if val is not None else [{}] * len(alive)
     penalties, stopped = penalty.tolist(), state["stopped"].tolist()
     for i, r in enumerate(alive):
         if stopped[r]: continue

@@ -102,6 +102,7 @@ class MeanCoupling:
         "Bind to `params` and cache what the penalty needs after the similarity or the masks changed."
         self.params, self.masks, self.task_weights = params, masks, self.lam_star(S).to(params[0].device)
     def __call__(self) -> torch.Tensor: return mean_constraint(self.params, self.masks, self.task_weights)
+    def value(self) -> torch.Tensor: return self()            # with its graph: the gradient comes through autograd
     def deviations(self) -> list:
         return [deviation(p.detach(), m) for p, m in zip(self.params, self.masks or [None] * len(self.params))]
     @torch.no_grad()
@@ -111,6 +112,12 @@ class MeanCoupling:
         parts = [_gradient_parts(p, m, self.task_weights) for p, m in zip(self.params, masks)]
         return [(g - pull) + back for g, (pull, back) in zip(grads, parts)], self.deviations()
     def add_gradient(self, grads: list) -> None: "Nothing to add: the backward pass had the penalty."
+
+def _grads_or_zeros(tensors: list) -> list:
+    "The tensors' `.grad`, zeros where the backward pass left none (a penalty's gradient is added to them afterwards)."
+    for t in tensors:
+        if t.grad is None: t.grad = torch.zeros_like(t)
+    return [t.grad for t in tensors]
 
 class GraphCoupling:
     "Pairs pulled as strongly as they are similar: $\\frac{\\lambda_0}{2K}\\sum_{k,j}A_{kj}\\sum_iM_{k,i}M_{j,i}(w_{k,i}-w_{j,i})^2$."
@@ -211,17 +218,14 @@ class AdaptiveSoftPenalty:
             raise ValueError(f"similarity={self.similarity!r} needs the training data: call prepare(x, y, mask) after attach (fit does)")
         if self.source.reads == "model" and info.step % self.update_every == 0:
             self.tracker.update(self.source.measure(model, self.params, info)); self._refresh(masks_changed=False)
-        return self.coupling.value() if hasattr(self.coupling, "value") else self.coupling()   # graph: its gradient comes in `after_backward`
+        return self.coupling.value()                            # graph: without a graph, its gradient comes in `after_backward`
     @torch.no_grad()
     def after_backward(self, model, info,
                        grads: list | None = None, # the trunk tensors' gradients (None: their `.grad`)
                        pulled: tuple | None = None, # `(task gradients, directions)` already pulled (stacked replicates)
                        observed: bool = False) -> None: # the θ rule has seen this step's conflicts already (stacked replicates)
         "Read the gradients (the sign rule every step, a gradient similarity every `update_every` steps), update the masks, then add the penalty's gradient if the backward pass did not have it."
-        if grads is None:
-            for p in self.params if self.coupling.pending else []:
-                if p.grad is None: p.grad = torch.zeros_like(p)          # no task-loss gradient: the penalty's alone, as autograd leaves it
-            grads = [p.grad for p in self.params]
+        if grads is None: grads = _grads_or_zeros(self.params) if self.coupling.pending else [p.grad for p in self.params]
         self._read(model, info, grads, pulled, observed); self.coupling.add_gradient(grads)
     def _read(self, model, info, grads, pulled, observed):
         "`after_backward` on the trunk's task-loss gradients `grads`: the sign rule's conflicts, then at an update the similarity and the masks."

@@ -82,9 +82,11 @@ def _train_epoch(result: FitResult,     # the fit in progress: model, method, ta
     losses = loss_columns("train", loss_sums / n_batches, result.task_names)
     return dict(epoch=epoch, step=step, train_loss=losses.pop("train_loss"), penalty=float(penalty_sum) / n_batches, **losses), step
 
-def loss_columns(split: str, losses: torch.Tensor, names: list) -> dict:
-    "History columns of one split's per-task losses `[K]`: `{split}_loss` (their mean) and `{split}_{task}`."
-    return {f"{split}_loss": float(losses.mean()), **{f"{split}_{n}": v for n, v in zip(names, losses.tolist())}}
+def loss_columns(split: str, losses: torch.Tensor, names: list) -> dict | list:
+    "History columns of one split's per-task losses `[K]`: `{split}_loss` (their mean) and `{split}_{task}`; of R replicates' `[R, K]`, a list of them (the tensor read once)."
+    rows = losses.reshape(-1, len(names))
+    out = [{f"{split}_loss": m, **{f"{split}_{n}": v for n, v in zip(names, row)}} for m, row in zip(rows.mean(1).tolist(), rows.tolist())]
+    return out if losses.dim() > 1 else out[0]
 
 _MODE_FREE = (MultiTaskMLP, TaskLinear, SplittableLinear, torch.nn.ModuleList, torch.nn.Identity,
               torch.nn.ReLU, torch.nn.Tanh, torch.nn.GELU, torch.nn.ELU)
