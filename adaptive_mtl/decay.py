@@ -31,12 +31,16 @@ class ThetaRule:
     def state_dict(self) -> dict: return {}
     def load_state_dict(self, state: dict) -> None: pass
 
+def _to_remove(m, target: int, eligible=None, lead: int = 0) -> torch.Tensor:
+    "How many terms of the 0/1 mask `m` go now (none if ≤ 0): up to `target` removed in all, only `eligible` active ones; one count per index of the `lead` first axes (stacked replicates: `lead=1`)."
+    k = target - (~m).flatten(lead).sum(-1)
+    return k if eligible is None else torch.minimum(k, (eligible & m).flatten(lead).sum(-1))
+
 def _remove_largest(masks, deviations, targets, eligible=None) -> bool:
     "In each tensor, remove the active (and `eligible`) terms with the largest deviations until `targets[j]` are removed."
     changed, devs = False, None
     for j, (m, target) in enumerate(zip(masks, targets)):
-        k = target - int((~m).sum())
-        if eligible is not None and k > 0: k = min(k, int((eligible[j] & m).sum()))
+        k = int(_to_remove(m, target, None if eligible is None else eligible[j]))
         if k <= 0: continue
         devs = devs or deviations()
         score = devs[j].abs().masked_fill(~m, -1.0)

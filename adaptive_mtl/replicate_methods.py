@@ -12,6 +12,7 @@ from .hard import NodeController
 from .methods import AHPS, ASPS, SPS, StepInfo
 from .similarity import SIMILARITY_SOURCES
 from .soft import AdaptiveSoftPenalty, SignRule, _grads_or_zeros
+from .decay import _to_remove
 
 # %% auto #0
 __all__ = []
@@ -89,10 +90,9 @@ class _StackedSignRules:
         self.runs, self.masks = _stacked_views([pen.rule.runs for pen in penalties]), _stacked_views([pen.masks for pen in penalties])
     def observe(self, conflicts: list): torch._foreach_add_(self.runs, 1); torch._foreach_mul_(self.runs, conflicts)
     def removing(self, step: int) -> list:
-        "The replicates whose rules remove terms at this mask update (where `_remove_largest` finds some k > 0), with one sync."
+        "The replicates whose rules remove terms at this mask update (`SignRule.remove`'s counts, per replicate), with one sync."
         if step < self.rule.warmup: return []
-        k = [torch.minimum(math.floor(self.rule.theta_max * m[0].numel()) - (~m).flatten(1).sum(1),   # room under theta_max
-                           ((run >= self.rule.patience) & m).flatten(1).sum(1)) for run, m in zip(self.runs, self.masks)]   # ready to go
+        k = [_to_remove(m, math.floor(self.rule.theta_max * m[0].numel()), run >= self.rule.patience, lead=1) for run, m in zip(self.runs, self.masks)]
         return torch.nonzero((torch.stack(k, 1) > 0).any(1)).flatten().tolist()
 
 class _Replica(torch.nn.Module):
