@@ -53,9 +53,17 @@ def keep_replicates(self: AHPS, keep, params, buffers):
     self._ctl.keep_replicates(keep, _trunk(params, buffers, len(self._ctl.trunk), "weight", "bias", "split_mask"))
 
 # %% ../nbs/08_replicates_methods.ipynb #rp000006
-def _stacked_couplings(couplings: list) -> tuple:
+def _stacked_couplings(couplings: list, # R `GraphCoupling`s, refreshed, one per replicate
+                       stacked: tuple | None = None, # what this returned before (None: stack them all)
+                       changed=(), # the replicates whose coupling was refreshed since (written into `stacked` when it has masks)
+                      ) -> tuple:
     "The R refreshed couplings' `(A [R,K,K], masks [R,K,P] or None, active weights [R,K,P], scales)` stacked: they change only when a coupling is refreshed."
     K, P = couplings[0].n_tasks, sum(couplings[0].sizes)
+    if stacked is not None and stacked[1] is not None:                    # masked already: copy the refreshed replicates in
+        for r in changed:
+            c = couplings[r]; stacked[0][r] = c.weights; stacked[2][r].copy_(c.active_weight); stacked[3][r].copy_(torch.as_tensor(c.scale))
+            stacked[1][r].copy_(c.mask) if c.mask is not None else stacked[1][r].fill_(1)
+        return stacked
     masked = any(c.mask is not None for c in couplings)
     return ([c.weights for c in couplings],
             torch.stack([c.mask if c.mask is not None else c.active_weight.new_ones(K, P) for c in couplings]) if masked else None,
@@ -77,18 +85,22 @@ def _stacked_graph_penalty(couplings: list, # R `GraphCoupling`s, refreshed, one
     split = lambda t: [c.reshape(p.shape) for c, p in zip(t.split(couplings[0].sizes, -1), params)]
     return 0.5 * W.mul_(grad).sum((1, 2)), split(grad), split(U)
 
-def _stacked_views(lists: list) -> list:
-    "Stack R replicates' lists of like tensors into `[R, ...]` tensors; each list then holds views of them (edited in place: its owner sees the stacked state)."
-    stacked = [torch.stack(ts) for ts in zip(*lists)]
+def _stacked_views(lists: list, dtype=None) -> list:
+    "Stack R replicates' lists of like tensors into `[R, ...]` tensors (of `dtype`; None: theirs); each list then holds views of them (edited in place: its owner sees the stacked state)."
+    stacked = [torch.stack(ts).to(dtype) for ts in zip(*lists)]
     for r, ts in enumerate(lists): ts[:] = [s[r] for s in stacked]
     return stacked
 
 class _StackedSignRules:
-    "R replicates' `SignRule`s counted together: their run counters and their penalties' masks become views of stacked `[R, ...]` tensors."
+    "R replicates' `SignRule`s counted together: their run counters and their penalties' masks become views of stacked `[R, ...]` tensors (the counters in float32: whole numbers below 2^24 are exact)."
     def __init__(self, penalties: list): # the R replicates' attached `AdaptiveSoftPenalty`s, their rules `SignRule`s
         self.rule = penalties[0].rule                                       # the same options in every replicate
-        self.runs, self.masks = _stacked_views([pen.rule.runs for pen in penalties]), _stacked_views([pen.masks for pen in penalties])
-    def observe(self, conflicts: list): torch._foreach_add_(self.runs, 1); torch._foreach_mul_(self.runs, conflicts)
+        self.runs = _stacked_views([pen.rule.runs for pen in penalties], torch.float32)
+        self.masks, self._conflicts = _stacked_views([pen.masks for pen in penalties]), [torch.empty_like(r) for r in self.runs]
+    def observe(self, grads: list, directions: list):
+        "A step of every rule: a run grows where the task-loss gradient opposes the pull ($g\\,u<0$, as 1.0) and restarts elsewhere, as `run + 1` times the conflict."
+        for run, g, u, c in zip(self.runs, grads, directions, self._conflicts):
+            torch.lt(torch.mul(g, u, out=c), 0, out=c); torch.addcmul(c, run, c, out=run)   # c + run*c: three passes, no bool tensor
     def removing(self, step: int) -> list:
         "The replicates whose rules remove terms at this mask update (`SignRule.remove`'s counts, per replicate), with one sync."
         if step < self.rule.warmup: return []
@@ -114,7 +126,7 @@ def attach_replicates(self: ASPS, model, params, buffers, optimizer=None):
     self._stacked = self.coupling in ("graph", "nearest") and self.lam0 > 0 and SIMILARITY_SOURCES[self.similarity].reads != "model"
     signs = self._stacked and type(self._replicas[0][0].rule) is SignRule
     self._signs = _StackedSignRules([pen for pen, _ in self._replicas]) if signs else None
-    self._couplings = None                       # the couplings stacked, until a replicate's penalty refreshes them
+    self._couplings, self._changed = None, ()    # the couplings stacked; the replicates whose penalty refreshed its coupling since
 @patch
 def prepare_replicates(self: ASPS, tensors):
     for (pen, _), t in zip(self._replicas, tensors): pen.prepare(*t)
@@ -124,7 +136,8 @@ def penalty_replicates(self: ASPS, step, batch, pred, losses):
     self._step = (step, batch, pred, losses)                     # each replicate's `StepInfo` is sliced from it only when read
     if not self._stacked: return torch.stack([pen(replica, info) for (pen, replica), info in zip(self._replicas, self._infos())])
     couplings = [pen.coupling for pen, _ in self._replicas]
-    self._couplings = self._couplings or _stacked_couplings(couplings)
+    if self._changed or self._couplings is None: self._couplings = _stacked_couplings(couplings, self._couplings, self._changed)
+    self._changed = ()
     value, self._grads, self._U = _stacked_graph_penalty(couplings, self._trunk, self._couplings)
     return value
 @patch
@@ -133,13 +146,13 @@ def after_backward_replicates(self: ASPS, optimizer, step):
     pending = self._stacked or any(pen.coupling.pending for pen, _ in self._replicas)
     grads = _grads_or_zeros(self._trunk) if pending else [t.grad for t in self._trunk]
     observed = self._stacked and self._signs is not None
-    if observed: self._signs.observe([torch.mul(g, u) < 0 for g, u in zip(grads, self._U)])   # every replicate's sign rule at once
+    if observed: self._signs.observe(grads, self._U)                                    # every replicate's sign rule at once
     if not observed or step % self.update_every == 0:                                   # the rest happens at updates only
         busy = self._signs.removing(step) if observed and SIMILARITY_SOURCES[self.similarity].reads is None else range(len(self._replicas))
         for r, info in zip(busy, self._infos(busy)):                                    # the others have nothing to do
             pulled = ([g[r] for g in grads], [u[r] for u in self._U]) if self._stacked else None
             self._replicas[r][0].after_backward(self._replicas[r][1], info, [None if g is None else g[r] for g in grads], pulled, observed)
-    if step % self.update_every == 0: self._couplings = None                            # the penalties refresh their couplings at updates only
+    if step % self.update_every == 0: self._changed = list(busy)                        # those that ran may have refreshed their couplings
     if self._stacked: torch._foreach_add_(grads, self._grads)                            # each replicate's own penalty gradient
 @patch
 def _infos(self: ASPS, which=None) -> list:

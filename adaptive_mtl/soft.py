@@ -103,7 +103,9 @@ class MeanCoupling:
         self.params, self.masks, self.task_weights = params, masks, self.lam_star(S).to(params[0].device)
     def __call__(self) -> torch.Tensor: return mean_constraint(self.params, self.masks, self.task_weights)
     def value(self) -> torch.Tensor: return self()            # with its graph: the gradient comes through autograd
-    def deviations(self) -> list:
+    def deviations(self, directions: list | None = None) -> list: # what `pull` returned as directions for these weights (None: computed here)
+        "Each term's deviation from the mean of the tasks whose term is active, per tensor (the directions `pull` returns)."
+        if directions is not None: return list(directions)
         return [deviation(p.detach(), m) for p, m in zip(self.params, self.masks or [None] * len(self.params))]
     @torch.no_grad()
     def pull(self, grads: list | None = None) -> tuple: # the parameters' gradients (None: their `.grad`)
@@ -153,7 +155,11 @@ class GraphCoupling:
         return value
     @property
     def pending(self) -> bool: return self._pending is not None   # a `value()` whose gradient is not added yet
-    def deviations(self): return self._split(self.terms()[1] / self.active_weight.clamp(min=1e-12))
+    def deviations(self, directions: list | None = None) -> list: # the U `pull` returned for these weights (None: computed here)
+        "Each term's pull $U$ over its total weight $N$: how far it sits from the tasks it is coupled to, per tensor."
+        N = self.active_weight.clamp(min=1e-12)
+        if directions is None: return self._split(self.terms()[1] / N)
+        return [u / n for u, n in zip(directions, self._split(N.expand(self.n_tasks, sum(self.sizes))))]   # the same quotients
     def pull(self, grads=None):
         U, grad = self._last if self._last is not None else self.terms()[1:]
         self._last, grads = None, grads or [p.grad for p in self.params]
@@ -231,16 +237,17 @@ class AdaptiveSoftPenalty:
         "`after_backward` on the trunk's task-loss gradients `grads`: the sign rule's conflicts, then at an update the similarity and the masks."
         has_grads, reads_gradients = all(g is not None for g in grads), self.source.reads == "gradients"
         measure = reads_gradients and not self.tracker.frozen and info.step % self.update_every == 0
+        directions = None
         if has_grads and (self.rule.needs_conflicts or measure): task_grads, directions = pulled or self.coupling.pull(grads)   # once a step
         if self.rule.needs_conflicts and has_grads and not observed: self.rule.observe([g * d < 0 for g, d in zip(task_grads, directions)])
         if info.step % self.update_every: return
         if measure and has_grads: self.tracker.update(self.source.measure(model, task_grads, info))
         mean_similarity = self.lam_star / self.lam0 if self.lam0 > 0 else torch.ones(len(self.masks[0]))
-        changed = self.rule.remove(info.step, self.masks, self.coupling.deviations, mean_similarity)
+        changed = self.rule.remove(info.step, self.masks, lambda: self.coupling.deviations(directions), mean_similarity)   # U as pulled: same weights
         if changed or reads_gradients: self._refresh(masks_changed=changed)
     def log(self) -> dict:
         "θ_t (share of removed terms) and λ*_k per task, for the history."
-        return {"theta": self.theta_t, **{f"lam_{k}": float(v) for k, v in enumerate(self.lam_star)}}
+        return {"theta": self.theta_t, **{f"lam_{k}": v for k, v in enumerate(self.lam_star.tolist())}}
     def state_dict(self) -> dict:
         "Masks, similarity tracker and the rule's state (`weights_only`-safe)."
         return dict(masks=[m.cpu().clone() for m in self.masks], tracker=self.tracker.state_dict(), **self.rule.state_dict())
