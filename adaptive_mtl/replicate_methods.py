@@ -60,9 +60,11 @@ def _stacked_couplings(couplings: list, # R `GraphCoupling`s, refreshed, one per
     "The R refreshed couplings' `(A [R,K,K], masks [R,K,P] or None, active weights [R,K,P], scales)` stacked: they change only when a coupling is refreshed."
     K, P = couplings[0].n_tasks, sum(couplings[0].sizes)
     if stacked is not None and stacked[1] is not None:                    # masked already: copy the refreshed replicates in
+        A, mask, active, scale = stacked
         for r in changed:
-            c = couplings[r]; stacked[0][r] = c.weights; stacked[2][r].copy_(c.active_weight); stacked[3][r].copy_(torch.as_tensor(c.scale))
-            stacked[1][r].copy_(c.mask) if c.mask is not None else stacked[1][r].fill_(1)
+            c = couplings[r]; A[r] = c.weights; active[r].copy_(c.active_weight); scale[r].copy_(torch.as_tensor(c.scale))
+            if c.mask is None: mask[r].fill_(1)
+            else: mask[r].copy_(c.mask)
         return stacked
     masked = any(c.mask is not None for c in couplings)
     return ([c.weights for c in couplings],
