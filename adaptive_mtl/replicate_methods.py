@@ -128,7 +128,7 @@ def attach_replicates(self: ASPS, model, params, buffers, optimizer=None):
     self._stacked = self.coupling in ("graph", "nearest") and self.lam0 > 0 and SIMILARITY_SOURCES[self.similarity].reads != "model"
     signs = self._stacked and type(self._replicas[0][0].rule) is SignRule
     self._signs = _StackedSignRules([pen for pen, _ in self._replicas]) if signs else None
-    self._couplings, self._changed = None, ()    # the couplings stacked; the replicates whose penalty refreshed its coupling since
+    self._couplings = None                       # the couplings stacked (None: stack them at the next step)
 @patch
 def prepare_replicates(self: ASPS, tensors):
     for (pen, _), t in zip(self._replicas, tensors): pen.prepare(*t)
@@ -138,8 +138,7 @@ def penalty_replicates(self: ASPS, step, batch, pred, losses):
     self._step = (step, batch, pred, losses)                     # each replicate's `StepInfo` is sliced from it only when read
     if not self._stacked: return torch.stack([pen(replica, info) for (pen, replica), info in zip(self._replicas, self._infos())])
     couplings = [pen.coupling for pen, _ in self._replicas]
-    if self._changed or self._couplings is None: self._couplings = _stacked_couplings(couplings, self._couplings, self._changed)
-    self._changed = ()
+    self._couplings = self._couplings or _stacked_couplings(couplings)
     value, self._grads, self._U = _stacked_graph_penalty(couplings, self._trunk, self._couplings)
     return value
 @patch
@@ -154,7 +153,8 @@ def after_backward_replicates(self: ASPS, optimizer, step):
         for r, info in zip(busy, self._infos(busy)):                                    # the others have nothing to do
             pulled = ([g[r] for g in grads], [u[r] for u in self._U]) if self._stacked else None
             self._replicas[r][0].after_backward(self._replicas[r][1], info, [None if g is None else g[r] for g in grads], pulled, observed)
-    if step % self.update_every == 0: self._changed = list(busy)                        # those that ran may have refreshed their couplings
+    if self._stacked and self._couplings and step % self.update_every == 0:            # those that ran may have refreshed their couplings
+        self._couplings = _stacked_couplings([pen.coupling for pen, _ in self._replicas], self._couplings, busy)
     if self._stacked: torch._foreach_add_(grads, self._grads)                            # each replicate's own penalty gradient
 @patch
 def _infos(self: ASPS, which=None) -> list:
