@@ -7,8 +7,10 @@ window (tracking off, 25% split); and, for reference, the same HPS network as pl
 over every task's rows per trunk layer (not the package's HPS, which broadcasts the shared weights to a batched product). Part 2 times getting every task's gradient on every trunk row:
 one forward + one backward with tracking (`row_grads`) vs one forward + K `autograd.grad` calls. Part 3 times whole
 `fit` calls (mixed scenario, 200 rows per task, mini-batches, no validation): seconds per training step of AHPS / HPS as
-a user meets them, the trainer's batching and bookkeeping included. All timings are interleaved repeats in one run; the
-printed numbers are ratios of medians.
+a user meets them, the trainer's batching and bookkeeping included. Part 4 times the floor of any AHPS layout with this
+statistic: an HPS step (shared weights, nothing to tie, Adam on one copy) that also copies every task's row gradients into
+the statistic's buffer during its backward pass and runs the statistic and the run lengths. All timings are interleaved
+repeats in one run; the printed numbers are ratios of medians.
 Usage: python benchmarks/bench_hard.py [--ks 2,8,32] [--grad-ks 8,32] [--batch 32] [--hidden 32] [--features 10] [--reps 7] [--threads 1]"""
 import argparse, time, statistics
 import torch
@@ -17,6 +19,7 @@ from adaptive_mtl.trainer import fit
 from adaptive_mtl.layers import MultiTaskMLP
 from adaptive_mtl.hard import NodeController, row_grads, reference_row_grads
 from adaptive_mtl.methods import AHPS
+from adaptive_mtl.conflicts import make_statistic
 
 def make_step(model, opt, x, y, ctl=None):
     def step():
@@ -36,6 +39,47 @@ def one_product_step(hps, x, y):
         for w, b in zip(trunk[::2], trunk[1::2]): h = torch.relu(torch.addmm(b, h, w.T))
         out = torch.baddbmm(head_b.unsqueeze(1), h.view(*x.shape[:2], -1), head_w.transpose(1, 2)).squeeze(-1)
         ((out - y) ** 2).mean(1).sum().backward(); opt.step()
+    return step
+
+class _Captured(torch.autograd.Function):
+    "A shared layer's product (weights broadcast to the tasks, as HPS) whose backward also writes every task's row gradients into `rows`."
+    @staticmethod
+    def forward(ctx, h, w, b, rows):
+        ctx.save_for_backward(h, w); ctx.rows = rows
+        return torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
+    @staticmethod
+    def backward(ctx, g):
+        h, w = ctx.saved_tensors
+        gw, gb = torch.bmm(g.transpose(1, 2), h), g.sum(1)
+        ctx.rows[0].copy_(gw); ctx.rows[1].copy_(gb)
+        return (torch.bmm(g, w) if ctx.needs_input_grad[0] else None), gw, gb, None
+
+def floor_step(hps, x, y):
+    "HPS with the controller's reading of the gradients: per-task rows copied into one buffer, the statistic, the run lengths."
+    params = [p.detach().clone().requires_grad_() for p in hps.parameters()]
+    *trunk, head_w, head_b = params; opt = torch.optim.Adam(params, 1e-3, fused=True)
+    K, widths = x.shape[0], [w.shape for w in trunk[::2]]
+    d = AHPS().config(); statistic = make_statistic(d["statistic"], d["tau"], d["beta"])
+    nodes, dims = sum(o for o, _ in widths), max(i for _, i in widths) + 1
+    buffer = torch.zeros(1, K, nodes, dims); statistic.start(K, nodes, dims, replicates=1)
+    offsets = [0] + [sum(o for o, _ in widths[:j + 1]) for j in range(len(widths))]
+    rows = [(buffer[0, :, a:b, :i], buffer[0, :, a:b, i]) for (o, i), a, b in zip(widths, offsets, offsets[1:])]
+    run, counter, t = torch.zeros(1, nodes, dtype=torch.long), torch.zeros(1, nodes), [0]
+    def step():
+        opt.zero_grad(set_to_none=True); h = x
+        for w, b, r in zip(trunk[::2], trunk[1::2], rows): h = torch.relu_(_Captured.apply(h, w.expand(K, *w.shape), b.expand(K, *b.shape), r))
+        out = torch.baddbmm(head_b.unsqueeze(1), h, head_w.transpose(1, 2)).squeeze(-1)
+        ((out - y) ** 2).mean(1).sum().backward()
+        with torch.no_grad():
+            value = statistic(buffer, t[0]); t[0] += 1
+            conflict = statistic.conflicts(value); run.add_(1).mul_(conflict); counter.add_(conflict)
+        opt.step()
+    twin = MultiTaskMLP(x.shape[-1], K, tuple(o for o, _ in widths), sharing="adaptive")     # the same network, every task's copy
+    with torch.no_grad():
+        for layer, w, b in zip(twin.trunk, trunk[::2], trunk[1::2]): layer.weight.copy_(w.expand_as(layer.weight)); layer.bias.copy_(b.expand_as(layer.bias))
+        twin.head.weight.copy_(head_w); twin.head.bias.copy_(head_b)
+    reference = reference_row_grads(twin, x, y); step()                     # the rows the statistic reads are every task's own
+    for ref, (o, i), a, b in zip(reference, widths, offsets, offsets[1:]): torch.testing.assert_close(buffer[0, :, a:b, :i + 1], ref, rtol=1e-4, atol=1e-6)
     return step
 
 def timed(fn, n):
@@ -114,5 +158,24 @@ def main():
             for m, f in run.items(): t = time.perf_counter(); r = f(); ts[m].append((time.perf_counter() - t) / r.history.step.iloc[-1])
         med = {m: statistics.median(v) for m, v in ts.items()}
         print(f"{K:>4} {med['hps'] * 1e3:>12.3f} {med['ahps'] * 1e3:>13.3f} {med['ahps'] / med['hps']:>6.2f}x")
+
+    print("\n4) the floor with this statistic: HPS + every task's row gradients copied out + the statistic and run lengths, "
+          "against HPS and a deciding AHPS step")
+    print(f"{'K':>4} {'HPS ms':>8} {'floor':>7} {'AHPS deciding':>14}")
+    for K in [int(k) for k in a.ks.split(",")]:
+        x, y = torch.randn(K, a.batch, a.features), torch.randn(K, a.batch)
+        torch.manual_seed(0)
+        hps = MultiTaskMLP(a.features, K, (a.hidden, a.hidden), sharing="hard")
+        m, opt, ctl = ahps_setup(K, a, 0, False)
+        fns = {"hps": make_step(hps, torch.optim.Adam(hps.parameters(), 1e-3, fused=True), x, y), "floor": floor_step(hps, x, y),
+               "ahps": make_step(m, opt, x, y, ctl)}
+        n = max(20, 3000 // K)
+        for f in fns.values():
+            for _ in range(10): f()
+        ts = {k: [] for k in fns}
+        for _ in range(a.reps):
+            for k, f in fns.items(): ts[k].append(timed(f, n))
+        med = {k: statistics.median(v) for k, v in ts.items()}
+        print(f"{K:>4} {med['hps'] * 1e3:>8.3f} {med['floor'] / med['hps']:>6.2f}x {med['ahps'] / med['hps']:>13.2f}x")
 
 if __name__ == "__main__": main()
