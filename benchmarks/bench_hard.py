@@ -3,14 +3,14 @@
 Part 1 times one training step with fused Adam, as `fit` runs it (forward, backward, controller, step) of MultiTaskMLP(sharing="hard") (HPS) and of
 AHPS's network with its NodeController (default statistic), in three phases: deciding with nothing split yet
 (tied shared rows + per-task gradients + statistic), deciding with 25% of the nodes split, and after the decision
-window (tracking off, 25% split); and, for reference, the same HPS network as plain PyTorch with one matrix product
+window (tracking off, 25% split); the floor of any AHPS layout with this statistic, an HPS step (shared weights, nothing
+to tie, Adam on one copy) that also copies every task's row gradients into the statistic's buffer during its backward
+pass and runs the statistic and the run lengths; and, for reference, the same HPS network as plain PyTorch with one matrix product
 over every task's rows per trunk layer (not the package's HPS, which broadcasts the shared weights to a batched product). Part 2 times getting every task's gradient on every trunk row:
 one forward + one backward with tracking (`row_grads`) vs one forward + K `autograd.grad` calls. Part 3 times whole
 `fit` calls (mixed scenario, 200 rows per task, mini-batches, no validation): seconds per training step of AHPS / HPS as
-a user meets them, the trainer's batching and bookkeeping included. Part 4 times the floor of any AHPS layout with this
-statistic: an HPS step (shared weights, nothing to tie, Adam on one copy) that also copies every task's row gradients into
-the statistic's buffer during its backward pass and runs the statistic and the run lengths. All timings are interleaved
-repeats in one run; the printed numbers are ratios of medians.
+a user meets them, the trainer's batching and bookkeeping included. All timings are interleaved repeats in one run; the
+printed numbers are ratios of medians.
 Usage: python benchmarks/bench_hard.py [--ks 2,8,32] [--grad-ks 8,32] [--batch 32] [--hidden 32] [--features 10] [--reps 7] [--threads 1]"""
 import argparse, time, statistics
 import torch
@@ -111,12 +111,13 @@ def main():
     print(f"torch {torch.__version__}, {a.threads} thread(s), batch {a.batch}, hidden ({a.hidden}, {a.hidden}), p={a.features}, "
           f"AHPS statistic {AHPS().statistic!r}")
     print("\n1) time per training step, AHPS / HPS (median of interleaved repeats)")
-    print(f"{'K':>4} {'HPS ms':>8} {'deciding, 0% split':>20} {'deciding, 25% split':>20} {'after window, 25% split':>24} {'one-product HPS ms':>19} {'deciding 0% / it':>17}")
+    print(f"{'K':>4} {'HPS ms':>8} {'deciding, 0% split':>20} {'deciding, 25% split':>20} {'after window, 25% split':>24} {'floor':>7} {'one-product HPS ms':>19} {'deciding 0% / it':>17}")
     for K in [int(k) for k in a.ks.split(",")]:
         x, y = torch.randn(K, a.batch, a.features), torch.randn(K, a.batch)
         torch.manual_seed(0)
         hps = MultiTaskMLP(a.features, K, (a.hidden, a.hidden), sharing="hard")
-        fns = {"hps": make_step(hps, torch.optim.Adam(hps.parameters(), 1e-3, fused=True), x, y), "hps1": one_product_step(hps, x, y)}
+        fns = {"hps": make_step(hps, torch.optim.Adam(hps.parameters(), 1e-3, fused=True), x, y), "hps1": one_product_step(hps, x, y),
+               "floor": floor_step(hps, x, y)}
         for key, (sf, win) in {"d0": (0, False), "d25": (0.25, False), "w25": (0.25, True)}.items():
             m, opt, ctl = ahps_setup(K, a, sf, win); fns[key] = make_step(m, opt, x, y, ctl)
         n = max(20, 3000 // K)
@@ -127,7 +128,7 @@ def main():
             for k, f in fns.items(): ts[k].append(timed(f, n))
         med = {k: statistics.median(v) for k, v in ts.items()}
         r = {k: med[k] / med["hps"] for k in med}
-        print(f"{K:>4} {med['hps'] * 1e3:>8.3f} {r['d0']:>19.2f}x {r['d25']:>19.2f}x {r['w25']:>23.2f}x {med['hps1'] * 1e3:>19.3f} {med['d0'] / med['hps1']:>16.2f}x")
+        print(f"{K:>4} {med['hps'] * 1e3:>8.3f} {r['d0']:>19.2f}x {r['d25']:>19.2f}x {r['w25']:>23.2f}x {r['floor']:>6.2f}x {med['hps1'] * 1e3:>19.3f} {med['d0'] / med['hps1']:>16.2f}x")
 
     print("\n2) every task's gradient on every trunk row: K backward passes / one backward pass")
     print(f"{'K':>4} {'one backward ms':>16} {'K backwards ms':>15} {'speed-up':>9}")
@@ -159,23 +160,5 @@ def main():
         med = {m: statistics.median(v) for m, v in ts.items()}
         print(f"{K:>4} {med['hps'] * 1e3:>12.3f} {med['ahps'] * 1e3:>13.3f} {med['ahps'] / med['hps']:>6.2f}x")
 
-    print("\n4) the floor with this statistic: HPS + every task's row gradients copied out + the statistic and run lengths, "
-          "against HPS and a deciding AHPS step")
-    print(f"{'K':>4} {'HPS ms':>8} {'floor':>7} {'AHPS deciding':>14}")
-    for K in [int(k) for k in a.ks.split(",")]:
-        x, y = torch.randn(K, a.batch, a.features), torch.randn(K, a.batch)
-        torch.manual_seed(0)
-        hps = MultiTaskMLP(a.features, K, (a.hidden, a.hidden), sharing="hard")
-        m, opt, ctl = ahps_setup(K, a, 0, False)
-        fns = {"hps": make_step(hps, torch.optim.Adam(hps.parameters(), 1e-3, fused=True), x, y), "floor": floor_step(hps, x, y),
-               "ahps": make_step(m, opt, x, y, ctl)}
-        n = max(20, 3000 // K)
-        for f in fns.values():
-            for _ in range(10): f()
-        ts = {k: [] for k in fns}
-        for _ in range(a.reps):
-            for k, f in fns.items(): ts[k].append(timed(f, n))
-        med = {k: statistics.median(v) for k, v in ts.items()}
-        print(f"{K:>4} {med['hps'] * 1e3:>8.3f} {med['floor'] / med['hps']:>6.2f}x {med['ahps'] / med['hps']:>13.2f}x")
 
 if __name__ == "__main__": main()
