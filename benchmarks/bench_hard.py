@@ -160,5 +160,4 @@ def main():
         med = {m: statistics.median(v) for m, v in ts.items()}
         print(f"{K:>4} {med['hps'] * 1e3:>12.3f} {med['ahps'] * 1e3:>13.3f} {med['ahps'] / med['hps']:>6.2f}x")
 
-
 if __name__ == "__main__": main()
