@@ -3,8 +3,8 @@
 Part 1 times one training step with fused Adam, as `fit` runs it (forward, backward, controller, step) of MultiTaskMLP(sharing="hard") (HPS) and of
 AHPS's network with its NodeController (default statistic), in three phases: deciding with nothing split yet
 (tied shared rows + per-task gradients + statistic), deciding with 25% of the nodes split, and after the decision
-window (tracking off, 25% split); the floor of any AHPS layout with this statistic, an HPS step (shared weights, nothing
-to tie, Adam on one copy) that also copies every task's row gradients into the statistic's buffer during its backward
+window (tracking off, 25% split); the floor of any AHPS layout with this statistic built from the package's products
+(`task_linear`), an HPS step (shared weights, nothing to tie, Adam on one copy) that also copies every task's row gradients into the statistic's buffer during its backward
 pass and runs the statistic and the run lengths; and, for reference, the same HPS network as plain PyTorch with one matrix product
 over every task's rows per trunk layer (not the package's HPS, which broadcasts the shared weights to a batched product). Part 2 times getting every task's gradient on every trunk row:
 one forward + one backward with tracking (`row_grads`) vs one forward + K `autograd.grad` calls. Part 3 times whole
@@ -12,11 +12,11 @@ one forward + one backward with tracking (`row_grads`) vs one forward + K `autog
 a user meets them, the trainer's batching and bookkeeping included. All timings are interleaved repeats in one run; the
 printed numbers are ratios of medians.
 Usage: python benchmarks/bench_hard.py [--ks 2,8,32] [--grad-ks 8,32] [--batch 32] [--hidden 32] [--features 10] [--reps 7] [--threads 1]"""
-import argparse, time, statistics
+import argparse, itertools, time, statistics
 import torch
 from adaptive_mtl.datasets import make_simulation
 from adaptive_mtl.trainer import fit
-from adaptive_mtl.layers import MultiTaskMLP
+from adaptive_mtl.layers import MultiTaskMLP, task_linear
 from adaptive_mtl.hard import NodeController, row_grads, reference_row_grads
 from adaptive_mtl.methods import AHPS
 from adaptive_mtl.conflicts import make_statistic
@@ -41,18 +41,10 @@ def one_product_step(hps, x, y):
         ((out - y) ** 2).mean(1).sum().backward(); opt.step()
     return step
 
-class _Captured(torch.autograd.Function):
-    "A shared layer's product (weights broadcast to the tasks, as HPS) whose backward also writes every task's row gradients into `rows`."
-    @staticmethod
-    def forward(ctx, h, w, b, rows):
-        ctx.save_for_backward(h, w); ctx.rows = rows
-        return torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
-    @staticmethod
-    def backward(ctx, g):
-        h, w = ctx.saved_tensors
-        gw, gb = torch.bmm(g.transpose(1, 2), h), g.sum(1)
-        ctx.rows[0].copy_(gw); ctx.rows[1].copy_(gb)
-        return (torch.bmm(g, w) if ctx.needs_input_grad[0] else None), gw, gb, None
+def _copied_to(rows):
+    "A `task_linear` tie that leaves a layer's per-task gradients as they are and copies them into `rows` (weights, biases)."
+    def tied(gw, gb): rows[0].copy_(gw); rows[1].copy_(gb); return gw, gb
+    return tied
 
 def floor_step(hps, x, y):
     "HPS with the controller's reading of the gradients: per-task rows copied into one buffer, the statistic, the run lengths."
@@ -60,15 +52,15 @@ def floor_step(hps, x, y):
     *trunk, head_w, head_b = params; opt = torch.optim.Adam(params, 1e-3, fused=True)
     K, widths = x.shape[0], [w.shape for w in trunk[::2]]
     d = AHPS().config(); statistic = make_statistic(d["statistic"], d["tau"], d["beta"])
-    nodes, dims = sum(o for o, _ in widths), max(i for _, i in widths) + 1
+    offsets = [0, *itertools.accumulate(o for o, _ in widths)]                # layer j's nodes: offsets[j]:offsets[j+1]
+    nodes, dims = offsets[-1], max(i for _, i in widths) + 1
     buffer = torch.zeros(1, K, nodes, dims); statistic.start(K, nodes, dims, replicates=1)
-    offsets = [0] + [sum(o for o, _ in widths[:j + 1]) for j in range(len(widths))]
     rows = [(buffer[0, :, a:b, :i], buffer[0, :, a:b, i]) for (o, i), a, b in zip(widths, offsets, offsets[1:])]
-    run, counter, t = torch.zeros(1, nodes, dtype=torch.long), torch.zeros(1, nodes), [0]
+    ties, run, counter, t = [_copied_to(r) for r in rows], torch.zeros(1, nodes, dtype=torch.long), torch.zeros(1, nodes), [0]
     def step():
         opt.zero_grad(set_to_none=True); h = x
-        for w, b, r in zip(trunk[::2], trunk[1::2], rows): h = torch.relu_(_Captured.apply(h, w.expand(K, *w.shape), b.expand(K, *b.shape), r))
-        out = torch.baddbmm(head_b.unsqueeze(1), h, head_w.transpose(1, 2)).squeeze(-1)
+        for w, b, tie in zip(trunk[::2], trunk[1::2], ties): h = torch.relu_(task_linear(h, w, b, shared=True, tied=tie))   # HPS's product
+        out = task_linear(h, head_w, head_b).squeeze(-1)
         ((out - y) ** 2).mean(1).sum().backward()
         with torch.no_grad():
             value = statistic(buffer, t[0]); t[0] += 1
