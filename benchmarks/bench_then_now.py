@@ -19,7 +19,7 @@ def extract(rev: str, name: str = "amtl_then") -> pathlib.Path:
     "A folder holding the package as it was at git revision `rev`, renamed `name` (its own imports too)."
     tar = subprocess.run(["git", "-C", str(HERE.parent), "archive", rev, "adaptive_mtl"], capture_output=True, check=True).stdout
     root = pathlib.Path(tempfile.mkdtemp())
-    with tarfile.open(fileobj=io.BytesIO(tar)) as t: t.extractall(root)
+    with tarfile.open(fileobj=io.BytesIO(tar)) as t: t.extractall(root, **({"filter": "data"} if hasattr(tarfile, "data_filter") else {}))
     (root / "adaptive_mtl").rename(root / name)
     for f in (root / name).rglob("*.py"): f.write_text(f.read_text().replace("adaptive_mtl", name))
     return root
