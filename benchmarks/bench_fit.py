@@ -42,6 +42,10 @@ def plain_loop(train, val, hidden, epochs, lr, seed):
         if v < best: best, best_state = v, {k: t.clone() for k, t in nets.state_dict().items()}
     return best_state
 
+def stl_fit(fit_fn, train, val, hidden, epochs, rows):
+    "`fit` (or another version's `fit_fn`) doing the plain loop's work: STL, one full batch of `rows` per task, validation every epoch, no early stop."
+    return fit_fn("stl", train, val, hidden=hidden, epochs=epochs, batch_size=rows, patience=epochs, lr=3e-3, seed=0, progress=False, device="cpu")
+
 def minor_faults() -> int: return resource.getrusage(resource.RUSAGE_SELF).ru_minflt if resource else 0
 
 def timed(fn):
@@ -64,8 +68,7 @@ def main():
     print(f"{'K':>5} {'plain loop s':>13} {'fit s':>8} {'loop / fit':>11} {'fit page faults':>16}")
     for K in [int(k) for k in a.ks.split(",")]:
         train, val = make_data(K, a.rows, a.features, 0), make_data(K, a.val_rows, a.features, 1)
-        run_fit = lambda: fit("stl", train, val, hidden=hidden, epochs=a.epochs, batch_size=a.rows, patience=a.epochs,
-                              lr=3e-3, seed=0, progress=False, device="cpu")
+        run_fit = lambda: stl_fit(fit, train, val, hidden, a.epochs, a.rows)
         run_loop = lambda: plain_loop(train, val, hidden, a.epochs, 3e-3, 0)
         run_fit(); run_loop()                                                                 # warm-up
         tl, tf, ff = [], [], []

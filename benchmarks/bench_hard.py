@@ -12,14 +12,13 @@ one forward + one backward with tracking (`row_grads`) vs one forward + K `autog
 a user meets them, the trainer's batching and bookkeeping included. All timings are interleaved repeats in one run; the
 printed numbers are ratios of medians.
 Usage: python benchmarks/bench_hard.py [--ks 2,8,32] [--grad-ks 8,32] [--batch 32] [--hidden 32] [--features 10] [--reps 7] [--threads 1]"""
-import argparse, itertools, time, statistics
+import argparse, time, statistics
 import torch
 from adaptive_mtl.datasets import make_simulation
 from adaptive_mtl.trainer import fit
 from adaptive_mtl.layers import MultiTaskMLP, task_linear
 from adaptive_mtl.hard import NodeController, row_grads, reference_row_grads
 from adaptive_mtl.methods import AHPS
-from adaptive_mtl.conflicts import make_statistic
 
 def make_step(model, opt, x, y, ctl=None):
     def step():
@@ -47,32 +46,34 @@ def _copied_to(rows):
     return tied
 
 def floor_step(hps, x, y):
-    "HPS with the controller's reading of the gradients: per-task rows copied into one buffer, the statistic, the run lengths."
+    "HPS with the controller's reading of the gradients: per-task rows copied into the controller's buffer, its statistic, the run lengths."
     params = [p.detach().clone().requires_grad_() for p in hps.parameters()]
     *trunk, head_w, head_b = params; opt = torch.optim.Adam(params, 1e-3, fused=True)
-    K, widths = x.shape[0], [w.shape for w in trunk[::2]]
-    d = AHPS().config(); statistic = make_statistic(d["statistic"], d["tau"], d["beta"])
-    offsets = [0, *itertools.accumulate(o for o, _ in widths)]                # layer j's nodes: offsets[j]:offsets[j+1]
-    nodes, dims = offsets[-1], max(i for _, i in widths) + 1
-    buffer = torch.zeros(1, K, nodes, dims); statistic.start(K, nodes, dims, replicates=1)
-    rows = [(buffer[0, :, a:b, :i], buffer[0, :, a:b, i]) for (o, i), a, b in zip(widths, offsets, offsets[1:])]
-    ties, run, counter, t = [_copied_to(r) for r in rows], torch.zeros(1, nodes, dtype=torch.long), torch.zeros(1, nodes), [0]
+    twin = MultiTaskMLP(x.shape[-1], x.shape[0], tuple(w.shape[0] for w in trunk[::2]), sharing="adaptive")   # every task's copy
+    with torch.no_grad():
+        for layer, w, b in zip(twin.trunk, trunk[::2], trunk[1::2]): layer.weight.copy_(w.expand_as(layer.weight)); layer.bias.copy_(b.expand_as(layer.bias))
+        twin.head.weight.copy_(head_w); twin.head.bias.copy_(head_b)
+    ctl = NodeController(**AHPS().config()); ctl.attach(twin)          # its padded buffer, the layers' views of it, the statistic
+    ties, statistic, t = [_copied_to(rows) for rows in ctl._gradient_views], ctl.statistic, [0]
+    run, counter = torch.zeros_like(ctl._run), torch.zeros_like(ctl._conflict_count)
     def step():
         opt.zero_grad(set_to_none=True); h = x
         for w, b, tie in zip(trunk[::2], trunk[1::2], ties): h = torch.relu_(task_linear(h, w, b, shared=True, tied=tie))   # HPS's product
         out = task_linear(h, head_w, head_b).squeeze(-1)
         ((out - y) ** 2).mean(1).sum().backward()
         with torch.no_grad():
-            value = statistic(buffer, t[0]); t[0] += 1
+            value = statistic(ctl.gradients, t[0]); t[0] += 1
             conflict = statistic.conflicts(value); run.add_(1).mul_(conflict); counter.add_(conflict)
         opt.step()
-    twin = MultiTaskMLP(x.shape[-1], K, tuple(o for o, _ in widths), sharing="adaptive")     # the same network, every task's copy
-    with torch.no_grad():
-        for layer, w, b in zip(twin.trunk, trunk[::2], trunk[1::2]): layer.weight.copy_(w.expand_as(layer.weight)); layer.bias.copy_(b.expand_as(layer.bias))
-        twin.head.weight.copy_(head_w); twin.head.bias.copy_(head_b)
     reference = reference_row_grads(twin, x, y); step()                     # the rows the statistic reads are every task's own
-    for ref, (o, i), a, b in zip(reference, widths, offsets, offsets[1:]): torch.testing.assert_close(buffer[0, :, a:b, :i + 1], ref, rtol=1e-4, atol=1e-6)
+    for ref, layer, a, b in zip(reference, twin.trunk, ctl.node_offsets, ctl.node_offsets[1:]):
+        torch.testing.assert_close(ctl.gradients[0, :, a:b, :layer.in_features + 1], ref, rtol=1e-4, atol=1e-6)
     return step
+
+def per_step(fit_fn, method, train, batch):
+    "Seconds per training step of one whole `fit` (or another version's `fit_fn`) call: 20 epochs, batches of `batch`, no validation."
+    t = time.perf_counter(); r = fit_fn(method, train, None, epochs=20, batch_size=batch, progress=False, device="cpu")
+    return (time.perf_counter() - t) / r.history.step.iloc[-1]
 
 def timed(fn, n):
     t = time.perf_counter()
@@ -144,11 +145,11 @@ def main():
     print(f"{'K':>4} {'HPS ms/step':>12} {'AHPS ms/step':>13} {'ratio':>7}")
     for K in [int(k) for k in a.grad_ks.split(",")]:
         d = make_simulation("mixed", n_tasks=K, n_train=200, seed=0)
-        run = {m: (lambda m=m: fit(m, d.train, None, epochs=20, batch_size=a.batch, progress=False, device="cpu")) for m in ("hps", "ahps")}
+        run = {m: (lambda m=m: per_step(fit, m, d.train, a.batch)) for m in ("hps", "ahps")}
         for f in run.values(): f()
         ts = {m: [] for m in run}
         for _ in range(a.reps):
-            for m, f in run.items(): t = time.perf_counter(); r = f(); ts[m].append((time.perf_counter() - t) / r.history.step.iloc[-1])
+            for m, f in run.items(): ts[m].append(f())
         med = {m: statistics.median(v) for m, v in ts.items()}
         print(f"{K:>4} {med['hps'] * 1e3:>12.3f} {med['ahps'] * 1e3:>13.3f} {med['ahps'] / med['hps']:>6.2f}x")
 

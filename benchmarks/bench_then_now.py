@@ -7,8 +7,8 @@ was filed against) out of git into a temporary folder under another name, and ti
      20 epochs, no validation; the measure of bench_hard.py part 3), and their ratio, for each version;
   2) `fit` with STL against bench_fit.py's plain PyTorch loop over K networks (200 rows per task in one batch,
      validation every epoch, 60 epochs), for each version.
-Every timing is one call in a fresh process that imports one version only and makes one warm-up call first (a process
-shares malloc's state: the 'now' package's heap setting would otherwise spare the 'then' package its page faults).
+Every timing is one call in a fresh process that runs one version only, after one warm-up call (a process shares
+malloc's state: the 'now' package's heap setting would otherwise spare the 'then' package its page faults).
 The calls run in a fresh random order in every repeat; the table shows medians. Run it from a git clone (`git archive`).
 Usage: python benchmarks/bench_then_now.py [--rev 8b0b727] [--ks 8,32] [--fit-ks 8,32] [--reps 5] [--threads 1]"""
 import argparse, importlib, io, pathlib, random, statistics, subprocess, sys, tarfile, tempfile, time
@@ -25,23 +25,21 @@ def extract(rev: str, name: str = "amtl_then") -> pathlib.Path:
     return root
 
 def child(version: str, what: str, K: int, then_root: str, threads: int) -> float:
-    "Seconds of one call of `what` ('hps', 'ahps', 'stl' or 'loop') with `version` ('then' or 'now'), after a warm-up call."
+    "Seconds of one call of `what` ('hps', 'ahps': per training step; 'stl', 'loop': the whole fit) with `version` ('then' or 'now'), after a warm-up call."
     import torch
     torch.set_num_threads(threads)
     sys.path.insert(0, str(HERE))
-    from bench_fit import make_data, plain_loop                       # the same data and loop as bench_fit.py
+    from bench_fit import make_data, plain_loop, stl_fit              # the same data, loop and fit as bench_fit.py
+    from bench_hard import per_step                                   # the same measure as bench_hard.py part 3
     name = "adaptive_mtl" if version == "now" else "amtl_then"
     if version == "then": sys.path.insert(0, then_root)
     trainer, datasets, data = (importlib.import_module(f"{name}.{m}") for m in ("trainer", "datasets", "data"))
     if what in ("hps", "ahps"):
         d = datasets.make_simulation("mixed", n_tasks=K, n_train=200, seed=0)
-        run = lambda: trainer.fit(what, d.train, None, epochs=20, batch_size=32, progress=False, device="cpu")
-    else:
-        tr, va = make_data(K, 200, 10, 0), make_data(K, 50, 10, 1)
-        tr, va = (data.MultiTaskData.from_groups(s.X, s.y, s.task) for s in (tr, va))   # each version's fit takes only its own
-        run = (lambda: plain_loop(tr, va, (32, 32), 60, 3e-3, 0)) if what == "loop" else \
-              (lambda: trainer.fit("stl", tr, va, hidden=(32, 32), epochs=60, batch_size=200, patience=60, lr=3e-3, seed=0,
-                                   progress=False, device="cpu"))
+        per_step(trainer.fit, what, d.train, 32); return per_step(trainer.fit, what, d.train, 32)
+    tr, va = make_data(K, 200, 10, 0), make_data(K, 50, 10, 1)
+    tr, va = (data.MultiTaskData.from_groups(s.X, s.y, s.task) for s in (tr, va))   # each version's fit takes only its own
+    run = (lambda: plain_loop(tr, va, (32, 32), 60, 3e-3, 0)) if what == "loop" else (lambda: stl_fit(trainer.fit, tr, va, (32, 32), 60, 200))
     run(); t = time.perf_counter(); run()
     return time.perf_counter() - t
 
@@ -68,11 +66,10 @@ def main():
     print(f"then = {a.rev}, now = this checkout; {a.threads} thread(s); each call in a fresh process; {a.reps} shuffled repeats (medians)")
     print("\n1) inside fit: ms per training step (mixed scenario, 200 rows per task, batch 32, 20 epochs, no validation)")
     print(f"{'K':>4} {'version':>8} {'HPS':>7} {'AHPS':>7} {'AHPS / HPS':>11}")
-    steps = 20 * -(-200 // 32)                                             # 20 epochs of ceil(200 / 32) batches
     for K in [int(k) for k in a.ks.split(",")]:
         med = medians([(v, m) for v in ("then", "now") for m in ("hps", "ahps")], K, a, root)
         for v in ("then", "now"):
-            h, s = med[v, "hps"] / steps * 1e3, med[v, "ahps"] / steps * 1e3
+            h, s = med[v, "hps"] * 1e3, med[v, "ahps"] * 1e3
             print(f"{K:>4} {v:>8} {h:>7.3f} {s:>7.3f} {s / h:>10.2f}x")
     print("\n2) fit (STL) against a plain loop over K networks (200 rows per task in one batch, validation every epoch, 60 epochs)")
     print(f"{'K':>4} {'plain loop s':>13} {'fit then s':>11} {'fit now s':>10} {'loop / then':>12} {'loop / now':>11}")
