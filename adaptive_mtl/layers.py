@@ -15,7 +15,7 @@ __all__ = ['SHARING', 'task_linear', 'TaskLinear', 'SharedHead', 'MultiTaskMLP',
 
 # %% ../nbs/02_layers.ipynb #817c3ccc
 class _Linear(torch.autograd.Function):
-    "K maps `h w' + b` whose weight gradient is tied in the backward pass, or summed over the tasks (a shared weight broadcast): the weight's gradient in its `[K,out,in]` layout when that product is the cheaper one, and a width-1 output's input gradient as a broadcast product. Same numbers as autograd's."
+    "K maps `h w' + b` where autograd's own backward is slow or cannot tie: a weight summed over the tasks (a shared weight broadcast) or tied in the backward pass gets its gradient in its `[K,out,in]` layout when that product is the cheaper one, and a width-1 output (a head) its input gradient as a broadcast product, not a batched outer product. Same numbers as autograd's."
     @staticmethod
     def forward(ctx, h, w, b, tied=None):          # h [K,B,in], w [K,out,in], b [K,out]; tied: maps the (weight, bias) gradients
         ctx.save_for_backward(h, w); ctx.tied = tied
@@ -36,7 +36,7 @@ def task_linear(x: torch.Tensor,       # inputs `[K, B, in]`
                ) -> torch.Tensor:
     "K linear maps, task k's applied to its rows, `[K, B, out]`, in one batched product; a `shared` map is broadcast to every task without a copy, so its gradient is the sum of the tasks' (the same sums whether K tasks are one network's or R replicates')."
     if shared: weight, bias = weight.expand(len(x), *weight.shape), bias.expand(len(x), *bias.shape)
-    elif tied is None: return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))   # every task its own weights: autograd's backward, no Python in it
+    elif tied is None and weight.shape[1] > 1: return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))   # every task its own layer: autograd's backward, no Python in it
     return _Linear.apply(x, weight, bias, tied)
 
 class TaskLinear(nn.Module):
