@@ -11,7 +11,7 @@ Every timing is one call in a fresh process that runs one version only, after on
 malloc's state: the 'now' package's heap setting would otherwise spare the 'then' package its page faults).
 The calls run in a fresh random order in every repeat; the table shows medians. Run it from a git clone (`git archive`).
 Usage: python benchmarks/bench_then_now.py [--rev 8b0b727] [--ks 8,32] [--fit-ks 8,32] [--reps 5] [--threads 1]"""
-import argparse, importlib, io, pathlib, random, statistics, subprocess, sys, tarfile, tempfile, time
+import argparse, importlib, io, pathlib, random, shutil, statistics, subprocess, sys, tarfile, tempfile, time
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -63,6 +63,11 @@ def main():
     if a.child:
         v, w, K, root = a.child; print(child(v, w, int(K), root, a.threads)); return
     random.seed(0); root = extract(a.rev)
+    try: report(a, root)
+    finally: shutil.rmtree(root)                                      # the extracted copy goes with the run
+
+def report(a, root: pathlib.Path):
+    "Time both versions (the 'then' package under `root`) and print the two tables."
     print(f"then = {a.rev}, now = this checkout; {a.threads} thread(s); each call in a fresh process; {a.reps} shuffled repeats (medians)")
     print("\n1) inside fit: ms per training step (mixed scenario, 200 rows per task, batch 32, 20 epochs, no validation)")
     print(f"{'K':>4} {'version':>8} {'HPS':>7} {'AHPS':>7} {'AHPS / HPS':>11}")
