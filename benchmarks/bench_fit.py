@@ -3,11 +3,14 @@
 Both sides train K independent 2-hidden-layer MLPs (STL) on N rows per task in one full batch per epoch with Adam,
 evaluate the validation split every epoch and keep a copy of the best weights. The plain side is what a user would
 write: a list of `nn.Sequential`, one loss per network, a Python loop over tasks. Timed interleaved in one run (medians
-of repeats), so the printed ratio is robust to a noisy shared machine. The last column counts the minor page faults of
+of repeats), so the printed ratio is robust to a noisy shared machine. Every timed call starts from a full garbage
+collection (`gc.collect()`), so neither side pays for the state the other left: in one process, a fit timed right after the
+plain loop took 10-15% longer than one timed after another fit or after `gc.collect()` (which had no garbage to free;
+the loop leaves the interpreter in a state the next fit pays for, measured, not explained). The last column counts the minor page faults of
 one fit (median): memory malloc had handed back to the OS and the next step touched again, which at large K used to cost
 a third of fit's time (see `_keep_heap` in nbs/07_trainer.ipynb).
 Usage: python benchmarks/bench_fit.py [--ks 8,32,128] [--rows 200] [--epochs 60] [--threads 1] [--reps 3]"""
-import argparse, statistics, time
+import argparse, gc, statistics, time
 try: import resource                                    # page-fault counts (Unix only)
 except ImportError: resource = None
 import numpy as np
@@ -49,11 +52,12 @@ def stl_fit(fit_fn, train, val, hidden, epochs, rows):
 def minor_faults() -> int: return resource.getrusage(resource.RUSAGE_SELF).ru_minflt if resource else 0
 
 def timed(fn):
-    t = time.perf_counter(); fn(); return time.perf_counter() - t
+    "Wall time of `fn()`, after a full garbage collection."
+    gc.collect(); t = time.perf_counter(); fn(); return time.perf_counter() - t
 
 def timed_faults(fn):
     "Wall time of `fn()` and the minor page faults it caused."
-    f = minor_faults(); t = timed(fn); return t, minor_faults() - f
+    gc.collect(); f = minor_faults(); t = timed(fn); return t, minor_faults() - f
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
