@@ -5,7 +5,7 @@ evaluate the validation split every epoch and keep a copy of the best weights. T
 write: a list of `nn.Sequential`, one loss per network, a Python loop over tasks. Timed interleaved in one run (medians
 of repeats), so the printed ratio is robust to a noisy shared machine. Every timed call starts from a full garbage
 collection (`gc.collect()`), so neither side pays for the state the other left: in one process, a fit timed right after the
-plain loop took 10-15% longer than one timed after another fit or after `gc.collect()` (which had no garbage to free;
+plain loop took 12-16% longer than one timed after another fit or after `gc.collect()` (which had no garbage to free;
 the loop leaves the interpreter in a state the next fit pays for, measured, not explained). The last column counts the minor page faults of
 one fit (median): memory malloc had handed back to the OS and the next step touched again, which at large K used to cost
 a third of fit's time (see `_keep_heap` in nbs/07_trainer.ipynb).
