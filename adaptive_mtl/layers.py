@@ -14,13 +14,17 @@ from torch.autograd.function import once_differentiable
 __all__ = ['SHARING', 'task_linear', 'TaskLinear', 'SharedHead', 'MultiTaskMLP', 'RowTie', 'tie', 'SplittableLinear']
 
 # %% ../nbs/02_layers.ipynb #817c3ccc
+def _affine(h, w, b):
+    "`h w' + b` for `h [K,B,in]`, `w [K,out,in]`, `b [K,out]`: `baddbmm`, or for a width-1 output (a head) the product and then its bias in place, which skips `baddbmm`'s copy of the bias and gives the same bits."
+    if w.shape[1] == 1: return torch.bmm(h, w.transpose(1, 2)).add_(b.unsqueeze(1))
+    return torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
+
 class _Linear(torch.autograd.Function):
     "K maps `h w' + b` where autograd's own backward is slow or cannot tie: a weight summed over the tasks (a shared weight broadcast) or tied in the backward pass gets its gradient in its `[K,out,in]` layout when that product is the cheaper one, and a width-1 output (a head) its input gradient as a broadcast product, not a batched outer product. Same numbers as autograd's."
     @staticmethod
     def forward(ctx, h, w, b, tied=None):          # h [K,B,in], w [K,out,in], b [K,out]; tied: maps the (weight, bias) gradients
         ctx.save_for_backward(h, w); ctx.tied = tied
-        if w.shape[1] == 1: return torch.bmm(h, w.transpose(1, 2)).add_(b.unsqueeze(1))   # a head: baddbmm's bias copy costs more here, the bits are the same
-        return torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
+        return _affine(h, w, b)
     @staticmethod
     @once_differentiable
     def backward(ctx, g):                          # g [K,B,out]
@@ -37,7 +41,7 @@ def task_linear(x: torch.Tensor,       # inputs `[K, B, in]`
                ) -> torch.Tensor:
     "K linear maps, task k's applied to its rows, `[K, B, out]`, in one batched product; a `shared` map is broadcast to every task without a copy, so its gradient is the sum of the tasks' (the same sums whether K tasks are one network's or R replicates')."
     if shared: weight, bias = weight.expand(len(x), *weight.shape), bias.expand(len(x), *bias.shape)
-    elif tied is None and weight.shape[1] > 1: return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))   # every task its own layer: autograd's backward, no Python in it
+    elif tied is None and weight.shape[1] > 1: return _affine(x, weight, bias)   # every task its own layer: autograd's backward, no Python in it
     return _Linear.apply(x, weight, bias, tied)
 
 class TaskLinear(nn.Module):
