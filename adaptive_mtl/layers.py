@@ -41,7 +41,8 @@ def task_linear(x: torch.Tensor,       # inputs `[K, B, in]`
                ) -> torch.Tensor:
     "K linear maps, task k's applied to its rows, `[K, B, out]`, in one batched product; a `shared` map is broadcast to every task without a copy, so its gradient is the sum of the tasks' (the same sums whether K tasks are one network's or R replicates')."
     if shared: weight, bias = weight.expand(len(x), *weight.shape), bias.expand(len(x), *bias.shape)
-    elif tied is None and weight.shape[1] > 1: return _affine(x, weight, bias)   # every task its own layer: autograd's backward, no Python in it
+    if not torch.is_grad_enabled() or (tied is None and weight.shape[1] > 1 and not shared):   # no backward pass (validation, prediction),
+        return _affine(x, weight, bias)                                                         # or one of autograd's own: no Python in it
     return _Linear.apply(x, weight, bias, tied)
 
 class TaskLinear(nn.Module):
@@ -121,6 +122,9 @@ class MultiTaskMLP(nn.Module):
     def features(self, x: torch.Tensor) -> torch.Tensor:
         "The last trunk layer's activations `[K,B,h]`."
         if self.offset: x = x[..., :-1]
+        if type(self.act) is nn.ReLU and type(self.drop) is nn.Identity:   # the default: ReLU in place on each layer's fresh output
+            for layer in self.trunk: x = torch.relu_(layer(x))
+            return x
         for layer in self.trunk: x = self.drop(self.act(layer(x)))
         return x
 

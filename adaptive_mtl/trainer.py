@@ -19,6 +19,7 @@ from .methods import StepInfo, get_method
 from .mixed import RandomEffects, slope_features
 from .fitted import FitResult, load
 from .metrics import task_metrics   # importable from here too, where it used to live
+from .fused_step import fused_step   # `07_fused_step`
 from .stopping import EarlyStopping   # `07_early_stopping`
 
 # %% auto #0
@@ -60,11 +61,12 @@ def _train_epoch(result: FitResult,     # the fit in progress: model, method, ta
                  batches,               # one epoch of `(x, y, mask)` from `tensors.batches`
                  step: int,             # training steps taken before this epoch
                  epoch: int,            # this epoch's number (for the history and errors)
+                 optimizer_step=None,   # steps `optimizer` (`fused_step(optimizer)`, made once per fit); None: `optimizer.step`
                 ) -> tuple:
     "Train on every batch once; `(history row, steps taken so far)`."
     model, method, random, codes = result.model, result.method, result.random, _codes(result.scaler)
     loss_sums = torch.zeros(len(result.task_names), device=next(model.parameters()).device)
-    penalty_sum, n_batches = torch.zeros((), device=loss_sums.device), 0
+    penalty_sum, n_batches, optimizer_step = torch.zeros((), device=loss_sums.device), 0, optimizer_step or optimizer.step
     for x, y, mask in batches:
         if random is not None and codes is None: y = y - random.offset(x)   # the network fits what the mixed model leaves
         pred = model(x)
@@ -77,7 +79,7 @@ def _train_epoch(result: FitResult,     # the fit in progress: model, method, ta
         _clear_grads(optimizer)
         loss.backward()
         method.after_backward(model, optimizer, info)
-        optimizer.step()
+        optimizer_step()
         loss_sums += losses.detach(); penalty_sum += penalty.detach(); n_batches += 1; step += 1
     losses = loss_columns("train", loss_sums / n_batches, result.task_names)
     return dict(epoch=epoch, step=step, train_loss=losses.pop("train_loss"), penalty=float(penalty_sum) / n_batches, **losses), step
@@ -227,11 +229,11 @@ def _train(result: FitResult,               # the fit in progress: model, method
           ) -> list:
     "The epochs of `fit`; the history rows. On a non-finite loss `result` gets the best weights seen and `TrainingError` is raised."
     model, method, random = result.model, result.method, result.random
-    history, step, start, toggle = [], 0, time.perf_counter(), not _mode_free(model)
+    history, step, start, toggle, optimizer_step = [], 0, time.perf_counter(), not _mode_free(model), fused_step(optimizer)
     stopper.keep_finite(-1, model, method, random)
     with tqdm(range(epochs), desc=method.name, disable=not progress, leave=False) as bar:
         for epoch in bar:
-            try: row, step = _train_epoch(result, optimizer, tensors, tensors.batches(batch_size, generator), step, epoch)
+            try: row, step = _train_epoch(result, optimizer, tensors, tensors.batches(batch_size, generator), step, epoch, optimizer_step)
             except TrainingError:
                 result.history, result.best_epoch = pd.DataFrame(history), stopper.restore(model, method, fallback=True, random=random)
                 method.finish(model); raise
