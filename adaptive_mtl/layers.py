@@ -150,7 +150,9 @@ class MultiTaskMLP(nn.Module):
         if self.offset: h = h[..., :-1]
         for i, layer in enumerate(self.trunk):
             shared = getattr(layer, "shared", False)
-            h = self.act(task_linear(h, per_task(f"trunk.{i}.weight", shared), per_task(f"trunk.{i}.bias", shared)))
+            w, b = per_task(f"trunk.{i}.weight", shared), per_task(f"trunk.{i}.bias", shared)
+            own = not shared and torch.is_grad_enabled()              # R*K tasks' own weights: their gradient in the stacked layout (autograd's transposed one is copied again)
+            h = self.act(_Linear.apply(h, w, b, None) if own else task_linear(h, w, b))
         head = isinstance(self.head, SharedHead)
         out = task_linear(h, per_task("head.weight", head), per_task("head.bias", head))
         if head and not population: out = out + h @ per_task("head.dev")[..., None]
