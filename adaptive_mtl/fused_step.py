@@ -38,7 +38,8 @@ def fused_step(optimizer: torch.optim.Optimizer, # the optimizer to step (any: o
         for group, params, states in work:
             steps = [s["step"] for s in states]
             torch._foreach_add_(steps, 1)
-            kernel = torch._fused_adamw_ if group["decoupled_weight_decay"] else torch._fused_adam_
+            decoupled = group.get("decoupled_weight_decay", type(optimizer) is torch.optim.AdamW)   # AdamW's weight decay
+            kernel = torch._fused_adamw_ if decoupled else torch._fused_adam_
             kernel(params, [p.grad for p in params], [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states], [], steps,
                    amsgrad=False, lr=group["lr"], beta1=group["betas"][0], beta2=group["betas"][1], weight_decay=group["weight_decay"],
                    eps=group["eps"], maximize=False)
