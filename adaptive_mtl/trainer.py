@@ -15,7 +15,7 @@ from .scaling import Scaler
 from .families import FAMILIES, check_targets, family_codes, start_offsets, task_deviance
 from .glmm import GLMMEffects
 from .layers import MultiTaskMLP, SplittableLinear, TaskLinear
-from .methods import StepInfo, get_method
+from .methods import Method, StepInfo, get_method
 from .mixed import RandomEffects, slope_features
 from .fitted import FitResult, load
 from .metrics import task_metrics   # importable from here too, where it used to live
@@ -67,20 +67,22 @@ def _train_epoch(result: FitResult,     # the fit in progress: model, method, ta
     model, method, random, codes = result.model, result.method, result.random, _codes(result.scaler)
     loss_sums = torch.zeros(len(result.task_names), device=next(model.parameters()).device)
     penalty_sum, n_batches, optimizer_step = torch.zeros((), device=loss_sums.device), 0, optimizer_step or optimizer.step
+    plain = type(method).penalty is Method.penalty         # no penalty (STL, HPS, AHPS): no zero to add, check and log every step
     for x, y, mask in batches:
         if random is not None and codes is None: y = y - random.offset(x)   # the network fits what the mixed model leaves
         pred = model(x)
         if random is not None and codes is not None: pred = pred + random.offset(x)   # a GLMM's part of the linear predictor
         losses = task_losses(pred, y, *tensors.loss_weights(mask), codes=codes)
         info = StepInfo(step, x, y, mask, pred, losses)
-        penalty = method.penalty(model, info)
-        loss = losses.sum() + penalty
-        if not torch.isfinite(loss): _stop_non_finite(result, losses, step, epoch)
+        penalty = None if plain else method.penalty(model, info)
+        loss = losses.sum() if plain else losses.sum() + penalty
+        if not math.isfinite(loss.item()): _stop_non_finite(result, losses, step, epoch)   # the scalar read once (the check waits for it either way)
         _clear_grads(optimizer)
         loss.backward()
         method.after_backward(model, optimizer, info)
         optimizer_step()
-        loss_sums += losses.detach(); penalty_sum += penalty.detach(); n_batches += 1; step += 1
+        loss_sums += losses.detach(); n_batches += 1; step += 1
+        if not plain: penalty_sum += penalty.detach()
     losses = loss_columns("train", loss_sums / n_batches, result.task_names)
     return dict(epoch=epoch, step=step, train_loss=losses.pop("train_loss"), penalty=float(penalty_sum) / n_batches, **losses), step
 
