@@ -8,7 +8,7 @@ import torch
 from torch.optim import optimizer as _optim
 
 # %% auto #0
-__all__ = ['fused_step']
+__all__ = ['adam_kernel', 'fused_step']
 
 # %% ../nbs/07_fused_step.ipynb #fs000007
 _PLAIN = dict(amsgrad=False, maximize=False, capturable=False, differentiable=False, fused=True)   # the options the direct call covers
@@ -20,6 +20,19 @@ def _direct(optimizer) -> bool:
     if _optim._global_optimizer_pre_hooks or _optim._global_optimizer_post_hooks: return False
     return all(all(g.get(k) == v for k, v in _PLAIN.items()) and isinstance(g["lr"], float) and
                all(isinstance(b, float) for b in g["betas"]) for g in optimizer.param_groups)
+
+def adam_kernel(params: list,          # the tensors to update (one device and dtype)
+                grads: list,           # their gradients
+                exp_avgs: list,        # Adam's first moments, updated in place
+                exp_avg_sqs: list,     # its second moments, updated in place
+                steps: list,           # each tensor's step count, already advanced to this step
+                lr: float, betas: tuple, weight_decay: float, eps: float,
+                decoupled: bool = False, # AdamW's weight decay
+               ) -> None:
+    "One call of PyTorch's fused Adam (or AdamW) kernel, as `Optimizer.step` makes it for plain options."
+    kernel = torch._fused_adamw_ if decoupled else torch._fused_adam_
+    kernel(params, grads, exp_avgs, exp_avg_sqs, [], steps, amsgrad=False, lr=lr, beta1=betas[0], beta2=betas[1],
+           weight_decay=weight_decay, eps=eps, maximize=False)
 
 def fused_step(optimizer: torch.optim.Optimizer, # the optimizer to step (any: only a fused Adam or AdamW is stepped directly)
               ):
@@ -38,9 +51,7 @@ def fused_step(optimizer: torch.optim.Optimizer, # the optimizer to step (any: o
         for group, params, states in work:
             steps = [s["step"] for s in states]
             torch._foreach_add_(steps, 1)
-            decoupled = group.get("decoupled_weight_decay", type(optimizer) is torch.optim.AdamW)   # AdamW's weight decay
-            kernel = torch._fused_adamw_ if decoupled else torch._fused_adam_
-            kernel(params, [p.grad for p in params], [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states], [], steps,
-                   amsgrad=False, lr=group["lr"], beta1=group["betas"][0], beta2=group["betas"][1], weight_decay=group["weight_decay"],
-                   eps=group["eps"], maximize=False)
+            adam_kernel(params, [p.grad for p in params], [s["exp_avg"] for s in states], [s["exp_avg_sq"] for s in states], steps,
+                        group["lr"], group["betas"], group["weight_decay"], group["eps"],
+                        decoupled=group.get("decoupled_weight_decay", type(optimizer) is torch.optim.AdamW))
     return step

@@ -38,10 +38,11 @@ def task_linear(x: torch.Tensor,       # inputs `[K, B, in]`
                 bias: torch.Tensor,    # the biases `[K, out]` (`shared`: `[out]`)
                 shared: bool = False,  # one map for all K tasks
                 tied=None,             # `f(weight grad, bias grad) -> (weight grad, bias grad)` in the backward pass, e.g. `SplittableLinear`'s tie
+                own_layout: bool = False, # per-task weights too get their gradient in their own layout (views of stacked replicates, whose transposed gradient autograd copies again)
                ) -> torch.Tensor:
     "K linear maps, task k's applied to its rows, `[K, B, out]`, in one batched product; a `shared` map is broadcast to every task without a copy, so its gradient is the sum of the tasks' (the same sums whether K tasks are one network's or R replicates')."
     if shared: weight, bias = weight.expand(len(x), *weight.shape), bias.expand(len(x), *bias.shape)
-    if not torch.is_grad_enabled() or (tied is None and weight.shape[1] > 1 and not shared):   # no backward pass (validation, prediction),
+    if not torch.is_grad_enabled() or (tied is None and weight.shape[1] > 1 and not shared and not own_layout):   # no backward pass (validation, prediction),
         return _affine(x, weight, bias)                                                         # or one of autograd's own: no Python in it
     return _Linear.apply(x, weight, bias, tied)
 
@@ -150,9 +151,7 @@ class MultiTaskMLP(nn.Module):
         if self.offset: h = h[..., :-1]
         for i, layer in enumerate(self.trunk):
             shared = getattr(layer, "shared", False)
-            w, b = per_task(f"trunk.{i}.weight", shared), per_task(f"trunk.{i}.bias", shared)
-            own = not shared and torch.is_grad_enabled()              # R*K tasks' own weights: their gradient in the stacked layout (autograd's transposed one is copied again)
-            h = self.act(_Linear.apply(h, w, b, None) if own else task_linear(h, w, b))
+            h = self.act(task_linear(h, per_task(f"trunk.{i}.weight", shared), per_task(f"trunk.{i}.bias", shared), own_layout=True))
         head = isinstance(self.head, SharedHead)
         out = task_linear(h, per_task("head.weight", head), per_task("head.bias", head))
         if head and not population: out = out + h @ per_task("head.dev")[..., None]

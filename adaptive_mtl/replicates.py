@@ -14,6 +14,7 @@ from .data import DataSchema, MultiTaskData, TaskTensors, shuffle_order
 from .scaling import Scaler
 from .methods import Method, get_method
 from .fitted import FitResult
+from .fused_step import adam_kernel
 from .stopping import EarlyStopping
 from .trainer import (TrainingError, _checked, _keep_heap, loss_columns, task_losses, _random_slopes, _refit_random,
                                   _families, _start_at_intercept)
@@ -52,8 +53,7 @@ class _StackedAdam:
     def step(self):
         (p, m, v), d = self._lists, self.defaults
         self.steps.add_(1)
-        torch._fused_adam_(p, self._split([q.grad for q in self.params]), m, v, [], [self.steps] * len(p), amsgrad=False, lr=d["lr"],
-                           beta1=d["betas"][0], beta2=d["betas"][1], weight_decay=d["weight_decay"], eps=d["eps"], maximize=False)
+        adam_kernel(p, self._split([q.grad for q in self.params]), m, v, [self.steps] * len(p), d["lr"], d["betas"], d["weight_decay"], d["eps"])
     def keep(self, params, idx):
         "The optimizer of the replicates `idx` only, now stacked as `params`, their state unchanged."
         return _StackedAdam(params, **self.defaults, state=([t[idx] for t in self.exp_avg], [t[idx] for t in self.exp_avg_sq], self.steps))

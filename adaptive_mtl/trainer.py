@@ -74,8 +74,8 @@ def _train_epoch(result: FitResult,     # the fit in progress: model, method, ta
         if random is not None and codes is not None: pred = pred + random.offset(x)   # a GLMM's part of the linear predictor
         losses = task_losses(pred, y, *tensors.loss_weights(mask), codes=codes)
         info = StepInfo(step, x, y, mask, pred, losses)
-        penalty = None if plain else method.penalty(model, info)
-        loss = losses.sum() if plain else losses.sum() + penalty
+        loss = losses.sum()
+        if not plain: penalty = method.penalty(model, info); loss = loss + penalty
         if not math.isfinite(loss.item()): _stop_non_finite(result, losses, step, epoch)   # the scalar read once (the check waits for it either way)
         _clear_grads(optimizer)
         loss.backward()

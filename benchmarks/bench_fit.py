@@ -28,15 +28,17 @@ def make_data(K, n, p, seed):
     w = rng.normal(size=(K, p)); y = np.einsum("ij,ij->i", X, w[task]) + rng.normal(size=K * n)
     return MultiTaskData.from_groups(X, y, task)
 
+def task_rows(d):
+    "Each task's rows of `d` as float32 tensors: `(list of x [n_k, p], list of y [n_k])`."
+    xs = [torch.as_tensor(d.X[d.task == k], dtype=torch.float32) for k in range(d.n_tasks)]
+    ys = [torch.as_tensor(d.y[d.task == k], dtype=torch.float32) for k in range(d.n_tasks)]
+    return xs, ys
+
 def plain_loop(train, val, hidden, epochs, lr, seed):
     "K `nn.Sequential` MLPs trained together by a loop over tasks; validation and a best-state copy every epoch."
     torch.manual_seed(seed)
     K, p, (h1, h2) = train.n_tasks, train.n_features, hidden
-    def tensors(d):
-        xs = [torch.as_tensor(d.X[d.task == k], dtype=torch.float32) for k in range(K)]
-        ys = [torch.as_tensor(d.y[d.task == k], dtype=torch.float32) for k in range(K)]
-        return xs, ys
-    (xt, yt), (xv, yv) = tensors(train), tensors(val)
+    (xt, yt), (xv, yv) = task_rows(train), task_rows(val)
     nets = nn.ModuleList([nn.Sequential(nn.Linear(p, h1), nn.ReLU(), nn.Linear(h1, h2), nn.ReLU(), nn.Linear(h2, 1)) for _ in range(K)])
     opt = torch.optim.Adam(nets.parameters(), lr=lr)
     best, best_state = float("inf"), None
@@ -52,10 +54,7 @@ def batched_loop(train, val, hidden, epochs, lr, seed):
     "The plain loop's K networks as `[K, out, in]` weights trained together by hand: `baddbmm` products, autograd, fused Adam, validation and the best-state copy every epoch."
     torch.manual_seed(seed)
     K, p = train.n_tasks, train.n_features
-    def tensors(d):                                             # rows grouped by task: `[K, n, p]`, `[K, n]`
-        order = np.argsort(d.task, kind="stable"); n = len(order) // K
-        return (torch.as_tensor(d.X[order], dtype=torch.float32).view(K, n, p), torch.as_tensor(d.y[order], dtype=torch.float32).view(K, n))
-    (xt, yt), (xv, yv) = tensors(train), tensors(val)
+    (xt, yt), (xv, yv) = ([torch.stack(t) for t in task_rows(d)] for d in (train, val))   # `[K, n, p]`, `[K, n]` (equal task sizes)
     params = []
     for i, o in zip((p,) + tuple(hidden), tuple(hidden) + (1,)):  # nn.Linear's initialisation, every task its own draw
         bound = 1 / i ** 0.5
