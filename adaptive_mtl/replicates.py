@@ -17,7 +17,7 @@ from .fitted import FitResult
 from .fused_step import adam_kernel
 from .stopping import EarlyStopping
 from .trainer import (TrainingError, _checked, _keep_heap, loss_columns, task_losses, _random_slopes, _refit_random,
-                                  _families, _start_at_intercept)
+                                  _families, _start_at_intercept, _seed, history_frame)
 from .mixed import RandomEffects
 import adaptive_mtl.replicate_methods       # the methods' replicate hooks (patched onto SPS, AHPS, ASPS)
 
@@ -176,7 +176,7 @@ def fit_replicates(method,                # 'stl', 'hps', 'sps' or 'ahps' (or th
         state["re_log"] = _update_random(run, step_fn, step)
         vl = None if run["vfull"] is None else torch.no_grad()(step_fn)(run["params"], run["buffers"], *_residual(run["vfull"], run["random"]), step, penalty=False)[0]
         _record(history, state, run["alive"], epoch, step, train_loss, penalty, vl, {**run["params"], **run["buffers"]},
-                time.perf_counter() - start, draws[0][0].task_names)
+                time.perf_counter() - start)
         if state["stopped"].all(): break
         _compact(run, state, stacked)
     return _results(methods, models, {**run["params"], **run["buffers"]}, run, state, history, scalers, draws, seeds, (train, val),
@@ -189,7 +189,7 @@ def _replicate_models(methods, draws, seeds, hidden, activation, slopes, codes, 
     "Each replicate's network, initialised as `fit` initialises it with that seed (zero shared head with random effects; the intercept-only start of counts and 0/1)."
     models = []
     for seed, m, (tr, _) in zip(seeds, methods, draws):
-        torch.manual_seed(seed)
+        _seed(seed, dev)
         model = m.build(tr.n_features, tr.n_tasks, hidden, activation=activation, shared_head=slopes is not None, offset=tr.offset is not None).to(dev)
         if slopes is not None: torch.nn.init.zeros_(model.head.weight); torch.nn.init.zeros_(model.head.bias)
         else: _start_at_intercept(model, tr, codes)
@@ -260,10 +260,10 @@ def _compact(run, state, method) -> None:
                gens=[run["gens"][i] for i in keep], full=tuple(_keep(t, idx) for t in run["full"]),
                vfull=None if run["vfull"] is None else tuple(_keep(t, idx) for t in run["vfull"]))
 
-def _record(history, state, alive, epoch, step, train, penalty, val, tensors, seconds, names):
+def _record(history, state, alive, epoch, step, train, penalty, val, tensors, seconds):
     "Append the history row of each replicate still training (`alive`: their indices, in batch order); its `EarlyStopping` decides whether it improved or stops."
     logs, flags, re_log = state["method"].log_replicates(len(alive)), {}, state.get("re_log") or [{}] * len(alive)
-    trains, vals = loss_columns("train", train, names), loss_columns("val", val, names) if val is not None else [{}] * len(alive)
+    trains, vals = loss_columns("train", train), loss_columns("val", val) if val is not None else [{}] * len(alive)
     penalties, stopped = penalty.tolist(), state["stopped"].tolist()
     for i, r in enumerate(alive):
         if stopped[r]: continue
@@ -294,7 +294,7 @@ def _results(methods, models, params, run, state, history, scalers, draws, seeds
                               {k: v[alive.index(r)].detach() for k, v in params.items()})
         method.attach(model, None)
         method.load_state_dict(state["method_best"][r] if kept else state["method"].replicate_state(alive.index(r))); method.finish(model)
-        h = pd.DataFrame(history[r])
+        h = history_frame(history[r], draws[r][0].task_names)
         out.append(FitResult(model, method, scalers[r], DataSchema.of(draws[r][0]), h, {**config, "seed": seeds[r]},
                              best_epoch if kept else len(h) - 1, _replicate_random(random, state, r, alive, kept)))
         if random is not None and config["refit_random"]: _refit_random(out[-1], [t[r] for t in tensors if t is not None])   # training (and validation) rows

@@ -23,7 +23,7 @@ from .fused_step import fused_step   # `07_fused_step`
 from .stopping import EarlyStopping   # `07_early_stopping`
 
 # %% auto #0
-__all__ = ['task_losses', 'TrainingError', 'loss_columns', 'fit']
+__all__ = ['task_losses', 'TrainingError', 'loss_columns', 'history_frame', 'fit']
 
 # %% ../nbs/07_trainer.ipynb #ebd67bed
 def task_losses(pred: torch.Tensor,  # predictions `[..., K, B]` (the linear predictor of Poisson and Bernoulli tasks)
@@ -83,14 +83,27 @@ def _train_epoch(result: FitResult,     # the fit in progress: model, method, ta
         optimizer_step()
         loss_sums += losses.detach(); n_batches += 1; step += 1
         if not plain: penalty_sum += penalty.detach()
-    losses = loss_columns("train", loss_sums / n_batches, result.task_names)
+    losses = loss_columns("train", loss_sums / n_batches)
     return dict(epoch=epoch, step=step, train_loss=losses.pop("train_loss"), penalty=float(penalty_sum) / n_batches, **losses), step
 
-def loss_columns(split: str, losses: torch.Tensor, names: list) -> dict | list:
-    "History columns of one split's per-task losses `[K]`: `{split}_loss` (their mean) and `{split}_{task}`; of R replicates' `[R, K]`, a list of them (the tensor read once)."
-    rows = losses.reshape(-1, len(names))
-    out = [{f"{split}_loss": m, **{f"{split}_{n}": v for n, v in zip(names, row)}} for m, row in zip(rows.mean(1).tolist(), rows.tolist())]
+def loss_columns(split: str, losses: torch.Tensor) -> dict | list:
+    "History entries of one split's per-task losses `[K]`: `{split}_loss`, their mean, read now (early stopping needs it), and the losses themselves under `split`, a tensor left unread until `history_frame` makes it the columns `{split}_{task}`; of R replicates' `[R, K]`, a list of them."
+    rows = losses.reshape(-1, losses.shape[-1])
+    out = [{f"{split}_loss": m, split: row} for m, row in zip(rows.mean(1).tolist(), rows.detach().unbind(0))]
     return out if losses.dim() > 1 else out[0]
+
+def history_frame(rows: list,  # one dict per epoch, with `loss_columns`' tensors in it
+                  names: list, # the task names
+                 ) -> pd.DataFrame:
+    "The history as a DataFrame: each split's per-task loss tensors, stacked and read in one go, become the columns `{split}_{task}` where the tensor sat in the row."
+    frame = pd.DataFrame([{k: v for k, v in row.items() if not isinstance(v, torch.Tensor)} for row in rows])
+    keys = list(rows[0]) if rows else []
+    for i, split in enumerate(keys):
+        if not isinstance(rows[0][split], torch.Tensor): continue
+        block = pd.DataFrame(torch.stack([row[split] for row in rows]).double().cpu().numpy(), index=frame.index, columns=[f"{split}_{n}" for n in names])
+        at = frame.columns.get_loc(keys[i - 1]) + 1 if i else 0           # right after the entry before it
+        frame = pd.concat([frame.iloc[:, :at], block, frame.iloc[:, at:]], axis=1)
+    return frame
 
 _MODE_FREE = (MultiTaskMLP, TaskLinear, SplittableLinear, torch.nn.ModuleList, torch.nn.Identity,
               torch.nn.ReLU, torch.nn.Tanh, torch.nn.GELU, torch.nn.ELU)
@@ -110,7 +123,7 @@ def _full_prediction(model: MultiTaskMLP, tensors: TaskTensors, toggle: bool = T
 def _validation_row(model: MultiTaskMLP, tensors: TaskTensors, names: list, toggle: bool = True, random=None, codes=None) -> dict:
     "Mean and per-task loss (deviance, with family `codes`) on all validation rows (with the random-effects part's offset)."
     pred, y, mask = _full_prediction(model, tensors, toggle, random)
-    return loss_columns("val", task_losses(pred, y, *tensors.loss_weights(mask), codes=codes), names)
+    return loss_columns("val", task_losses(pred, y, *tensors.loss_weights(mask), codes=codes))
 
 @torch.no_grad()
 def _update_random(result: FitResult, tensors: TaskTensors, toggle: bool) -> dict:
@@ -222,6 +235,11 @@ def _keep_heap(nbytes: int, device: torch.device) -> None:
     "On the CPU, map and free one block of `nbytes` (at most 31 MB): glibc's malloc then keeps up to twice that much freed memory for reuse instead of returning it to the OS at every step. (It adapts only to a freed block of at most 32 MB, its header included: a block of exactly 32 MB left every step of a fit at K = 1024 paying about 1,500 page faults.)"
     if device.type == "cpu": torch.empty(min(int(nbytes), 31 * 2**20), dtype=torch.uint8)
 
+def _seed(seed: int, device: torch.device) -> None:
+    "Seed torch's CPU generator, and off the CPU every device's: `torch.manual_seed` also queues a seed for each accelerator not initialised yet, formatting a stack trace for each (0.5 ms a call)."
+    if device.type == "cpu": torch.default_generator.manual_seed(seed)
+    else: torch.manual_seed(seed)
+
 def _train(result: FitResult,               # the fit in progress: model, method, task names
            optimizer,                       # the torch optimizer over the model's parameters
            tensors: TaskTensors,            # the training split
@@ -237,7 +255,7 @@ def _train(result: FitResult,               # the fit in progress: model, method
         for epoch in bar:
             try: row, step = _train_epoch(result, optimizer, tensors, tensors.batches(batch_size, generator), step, epoch, optimizer_step)
             except TrainingError:
-                result.history, result.best_epoch = pd.DataFrame(history), stopper.restore(model, method, fallback=True, random=random)
+                result.history, result.best_epoch = history_frame(history, result.task_names), stopper.restore(model, method, fallback=True, random=random)
                 method.finish(model); raise
             row.update(_update_random(result, tensors, toggle))
             if val_tensors is not None: row.update(_validation_row(model, val_tensors, result.task_names, toggle, random, _codes(result.scaler)))
@@ -283,7 +301,7 @@ def fit(method="ahps",                     # a `Method` or its name: 'ahps' (the
                   refit_random=refit_random, random_head=random_head, family=family, fractional=fractional)
     slopes = _random_slopes(random_effects, train)
     codes = _families(family, train, val, fractional, slopes)
-    torch.manual_seed(seed); generator = torch.Generator().manual_seed(seed)
+    _seed(seed, dev); generator = torch.Generator().manual_seed(seed)
     scaler = Scaler.fit(train, prior_rows=target_prior_rows, pooled=slopes is not None, family=codes)
     train_tensors = TaskTensors(train, scaler, device=dev)
     val_tensors = TaskTensors(val, scaler, device=dev) if val is not None else None
@@ -300,6 +318,6 @@ def fit(method="ahps",                     # a `Method` or its name: 'ahps' (the
     history = _train(result, opt, train_tensors, val_tensors, stopper, epochs, batch_size, generator, progress)
     restored = stopper.restore(model, method, random=random)
     if random is not None and refit_random: _refit_random(result, [train_tensors] + ([] if val_tensors is None else [val_tensors]))
-    result.history, result.best_epoch = pd.DataFrame(history), len(history) - 1 if restored is None else restored
+    result.history, result.best_epoch = history_frame(history, result.task_names), len(history) - 1 if restored is None else restored
     method.finish(model)
     return result
