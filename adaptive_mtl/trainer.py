@@ -86,21 +86,24 @@ def _train_epoch(result: FitResult,     # the fit in progress: model, method, ta
     losses = loss_columns("train", loss_sums / n_batches)
     return dict(epoch=epoch, step=step, train_loss=losses.pop("train_loss"), penalty=float(penalty_sum) / n_batches, **losses), step
 
+class _TaskLosses(list):
+    "One split's per-task losses of one epoch, as floats in task order: `history_frame` makes them the columns `{split}_{task}`."
+
 def loss_columns(split: str, losses: torch.Tensor) -> dict | list:
-    "History entries of one split's per-task losses `[K]`: `{split}_loss`, their mean, read now (early stopping needs it), and the losses themselves under `split`, a tensor left unread until `history_frame` makes it the columns `{split}_{task}`; of R replicates' `[R, K]`, a list of them."
+    "History entries of one split's per-task losses `[K]` (the tensor read once): `{split}_loss`, their mean, and the losses under `split` as a list of floats, made columns only by `history_frame`; of R replicates' `[R, K]`, a list of them."
     rows = losses.reshape(-1, losses.shape[-1])
-    out = [{f"{split}_loss": m, split: row} for m, row in zip(rows.mean(1).tolist(), rows.detach().unbind(0))]
+    out = [{f"{split}_loss": m, split: _TaskLosses(row)} for m, row in zip(rows.mean(1).tolist(), rows.tolist())]
     return out if losses.dim() > 1 else out[0]
 
-def history_frame(rows: list,  # one dict per epoch, with `loss_columns`' tensors in it
+def history_frame(rows: list,  # one dict per epoch, with `loss_columns`' entries in it
                   names: list, # the task names
                  ) -> pd.DataFrame:
-    "The history as a DataFrame: each split's per-task loss tensors, stacked and read in one go, become the columns `{split}_{task}` where the tensor sat in the row."
-    frame = pd.DataFrame([{k: v for k, v in row.items() if not isinstance(v, torch.Tensor)} for row in rows])
+    "The history as a DataFrame: every epoch's per-task losses of a split (`loss_columns`' lists) become, in one go, the columns `{split}_{task}` where they sat in the row."
+    frame = pd.DataFrame([{k: v for k, v in row.items() if not isinstance(v, _TaskLosses)} for row in rows])
     keys = list(rows[0]) if rows else []
     for i, split in enumerate(keys):
-        if not isinstance(rows[0][split], torch.Tensor): continue
-        block = pd.DataFrame(torch.stack([row[split] for row in rows]).double().cpu().numpy(), index=frame.index, columns=[f"{split}_{n}" for n in names])
+        if not isinstance(rows[0][split], _TaskLosses): continue
+        block = pd.DataFrame(np.array([row[split] for row in rows], dtype=float), index=frame.index, columns=[f"{split}_{n}" for n in names])
         at = frame.columns.get_loc(keys[i - 1]) + 1 if i else 0           # right after the entry before it
         frame = pd.concat([frame.iloc[:, :at], block, frame.iloc[:, at:]], axis=1)
     return frame
