@@ -90,9 +90,10 @@ class SignRule(ConstantRule):
     "Remove a term whose task-loss gradient opposed the penalty's pull for `patience` consecutive steps (at most `theta_max`)."
     patience: int = 20       # consecutive conflicting steps before a term may be removed
     name, needs_conflicts = "sign", True
-    def attach(self, params): self.runs = [torch.zeros_like(p, dtype=torch.int32) for p in params]
+    def attach(self, params): self.runs = [torch.zeros_like(p) for p in params]   # run lengths in the weights' float type: exact up to 2**24 steps
     def observe(self, conflicts):
-        torch._foreach_add_(self.runs, 1); torch._foreach_mul_(self.runs, conflicts)   # a step without conflict resets the run
+        for run, c in zip(self.runs, conflicts):
+            c = c.to(run.dtype); torch.addcmul(c, run, c, out=run)   # c + run·c in one pass: one more conflicting step, or the run resets
     def remove(self, step, masks, deviations, mean_similarity=None):
         if step < self.warmup: return False
         return _remove_largest(masks, deviations, [math.floor(self.theta_max * m.numel()) for m in masks],

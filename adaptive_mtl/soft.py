@@ -141,8 +141,9 @@ class GraphCoupling:
     def terms(self) -> tuple:
         "On the centred concatenated trunk `W [K,P]`: the penalty, $U=N\\circ W-A(M\\circ W)$ and the gradient $\\frac{2\\lambda_0}{K}M\\circ U$."
         W = torch.cat([p.reshape(self.n_tasks, -1) for p in self.params], 1)
-        W = W - W.mean(0)                                       # pairwise differences ignore a common shift
-        U = torch.addmm(self.active_weight * W, self.weights, W if self.mask is None else self.mask * W, alpha=-1)
+        W.sub_(W.mean(0))                                       # pairwise differences ignore a common shift
+        U = self.active_weight * W                              # N∘W, then A(M∘W) taken off in place (no copy of it)
+        torch.addmm(U, self.weights, W if self.mask is None else self.mask * W, alpha=-1, out=U)
         grad = U * self.scale
         return 0.5 * (W * grad).sum(), U, grad
     def _split(self, t) -> list: return [c.reshape(p.shape) for c, p in zip(t.split(self.sizes, 1), self.params)]
@@ -239,7 +240,7 @@ class AdaptiveSoftPenalty:
         measure = reads_gradients and not self.tracker.frozen and info.step % self.update_every == 0
         directions = None
         if has_grads and (self.rule.needs_conflicts or measure): task_grads, directions = pulled or self.coupling.pull(grads)   # once a step
-        if self.rule.needs_conflicts and has_grads and not observed: self.rule.observe([g * d < 0 for g, d in zip(task_grads, directions)])
+        if self.rule.needs_conflicts and has_grads and not observed: self.rule.observe([torch.mul(g, d).lt_(0) for g, d in zip(task_grads, directions)])   # 0/1 in the product's own memory
         if info.step % self.update_every: return
         if measure and has_grads: self.tracker.update(self.source.measure(model, task_grads, info))
         mean_similarity = self.lam_star / self.lam0 if self.lam0 > 0 else torch.ones(len(self.masks[0]))
