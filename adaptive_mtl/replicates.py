@@ -16,8 +16,9 @@ from .methods import Method, get_method
 from .fitted import FitResult
 from .fused_step import adam_kernel
 from .stopping import EarlyStopping
-from .trainer import (TrainingError, _checked, _keep_heap, loss_columns, task_losses, _random_slopes, _refit_random,
-                                  _families, _start_at_intercept, _seed, history_frame)
+from .trainer import (TrainingError, _checked, _keep_heap, task_losses, _random_slopes, _refit_random,
+                                  _families, _start_at_intercept, _seed)
+from .history import history_frame, loss_columns   # `07_history`
 from .mixed import RandomEffects
 import adaptive_mtl.replicate_methods       # the methods' replicate hooks (patched onto SPS, AHPS, ASPS)
 

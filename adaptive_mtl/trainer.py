@@ -21,9 +21,10 @@ from .fitted import FitResult, load
 from .metrics import task_metrics   # importable from here too, where it used to live
 from .fused_step import fused_step   # `07_fused_step`
 from .stopping import EarlyStopping   # `07_early_stopping`
+from .history import history_frame, loss_columns   # `07_history`
 
 # %% auto #0
-__all__ = ['task_losses', 'TrainingError', 'loss_columns', 'history_frame', 'fit']
+__all__ = ['task_losses', 'TrainingError', 'fit']
 
 # %% ../nbs/07_trainer.ipynb #ebd67bed
 def task_losses(pred: torch.Tensor,  # predictions `[..., K, B]` (the linear predictor of Poisson and Bernoulli tasks)
@@ -85,28 +86,6 @@ def _train_epoch(result: FitResult,     # the fit in progress: model, method, ta
         if not plain: penalty_sum += penalty.detach()
     losses = loss_columns("train", loss_sums / n_batches)
     return dict(epoch=epoch, step=step, train_loss=losses.pop("train_loss"), penalty=float(penalty_sum) / n_batches, **losses), step
-
-class _TaskLosses(list):
-    "One split's per-task losses of one epoch, as floats in task order: `history_frame` makes them the columns `{split}_{task}`."
-
-def loss_columns(split: str, losses: torch.Tensor) -> dict | list:
-    "History entries of one split's per-task losses `[K]` (the tensor read once): `{split}_loss`, their mean, and the losses under `split` as a list of floats, made columns only by `history_frame`; of R replicates' `[R, K]`, a list of them."
-    rows = losses.reshape(-1, losses.shape[-1])
-    out = [{f"{split}_loss": m, split: _TaskLosses(row)} for m, row in zip(rows.mean(1).tolist(), rows.tolist())]
-    return out if losses.dim() > 1 else out[0]
-
-def history_frame(rows: list,  # one dict per epoch, with `loss_columns`' entries in it
-                  names: list, # the task names
-                 ) -> pd.DataFrame:
-    "The history as a DataFrame: every epoch's per-task losses of a split (`loss_columns`' lists) become, in one go, the columns `{split}_{task}` where they sat in the row."
-    frame = pd.DataFrame([{k: v for k, v in row.items() if not isinstance(v, _TaskLosses)} for row in rows])
-    keys = list(rows[0]) if rows else []
-    for i, split in enumerate(keys):
-        if not isinstance(rows[0][split], _TaskLosses): continue
-        block = pd.DataFrame(np.array([row[split] for row in rows], dtype=float), index=frame.index, columns=[f"{split}_{n}" for n in names])
-        at = frame.columns.get_loc(keys[i - 1]) + 1 if i else 0           # right after the entry before it
-        frame = pd.concat([frame.iloc[:, :at], block, frame.iloc[:, at:]], axis=1)
-    return frame
 
 _MODE_FREE = (MultiTaskMLP, TaskLinear, SplittableLinear, torch.nn.ModuleList, torch.nn.Identity,
               torch.nn.ReLU, torch.nn.Tanh, torch.nn.GELU, torch.nn.ELU)
