@@ -16,7 +16,7 @@ class _TaskLosses(list):
     "One split's per-task losses of one epoch, as floats in task order: `history_frame` makes them the columns `{split}_{task}`."
 
 def loss_columns(split: str, losses: torch.Tensor) -> dict | list:
-    "History entries of one split's per-task losses `[K]` (the tensor read once): `{split}_loss`, their mean, and the losses under `split` as a list of floats, made columns only by `history_frame`; of R replicates' `[R, K]`, a list of them."
+    "History entries of one split's per-task losses `[K]`: `{split}_loss`, their mean, and the losses under `split` as a list of floats, made columns only by `history_frame`; of R replicates' `[R, K]`, a list of them."
     rows = losses.reshape(-1, losses.shape[-1])
     out = [{f"{split}_loss": m, split: _TaskLosses(row)} for m, row in zip(rows.mean(1).tolist(), rows.tolist())]
     return out if losses.dim() > 1 else out[0]
