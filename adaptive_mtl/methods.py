@@ -121,6 +121,7 @@ class ASPS(Method):
     coupling: str = "graph"              # `'graph'` (pairs weighted by similarity; sparse above 256 tasks), `'nearest'` (always sparse) or `'mean'` (the papers' form)
     update_every: int = 10               # steps between similarity refreshes and mask updates
     beta: float = 0.9                    # EMA factor of the tracked similarity
+    neighbours: int = 16                 # with a sparse graph (`'nearest'`, or `'graph'` above 256 tasks): how many most similar tasks each task is coupled to
     sharing = "soft"
     def __post_init__(self): self._pen = AdaptiveSoftPenalty(**self.config())
     def config(self) -> dict:

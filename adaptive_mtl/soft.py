@@ -123,9 +123,10 @@ def _grads_or_zeros(tensors: list) -> list:
 
 class GraphCoupling:
     "Pairs pulled as strongly as they are similar: $\\frac{\\lambda_0}{2K}\\sum_{k,j}A_{kj}\\sum_iM_{k,i}M_{j,i}(w_{k,i}-w_{j,i})^2$."
-    name = "graph"
-    dense_up_to, neighbours = 256, 32   # with more tasks than `dense_up_to`, each task is coupled to its `neighbours` most similar
-    def __init__(self, lam0: float = 1.0): self.lam0, self._last, self._pending = lam0, None, None   # λ0, the pull between fully similar tasks
+    name, dense_up_to = "graph", 256      # with more tasks than `dense_up_to`, each task is coupled to its `neighbours` most similar
+    def __init__(self, lam0: float = 1.0, # λ0, the pull between fully similar tasks
+                 neighbours: int = 16):   # with a sparse graph: how many most similar tasks each task keeps
+        self.lam0, self.neighbours, self._last, self._pending = lam0, int(neighbours), None, None
     def lam_star(self, S): return lam_star(pair_weights(S), self.lam0)
     def refresh(self, params, masks, S):
         "Cache $A$ (sparse above `dense_up_to` tasks), the concatenated masks $M$ `[K,P]`, $N=AM$ and $\\frac{2\\lambda_0}{K}M$."
@@ -178,6 +179,10 @@ class NearestCoupling(GraphCoupling):
 _COUPLINGS = {"graph": GraphCoupling, "mean": MeanCoupling, "nearest": NearestCoupling}
 COUPLINGS = tuple(_COUPLINGS)
 
+def _coupling(name: str, lam0: float, neighbours: int):
+    "The coupling called `name` (the mean coupling has no graph, so no `neighbours`)."
+    return MeanCoupling(lam0) if name == "mean" else _COUPLINGS[name](lam0, neighbours)
+
 # %% ../nbs/04_soft.ipynb #pen1107b
 class AdaptiveSoftPenalty:
     "ASPS's penalty: a similarity source, a coupling with its λ*, and a θ rule, bound to a soft-sharing model's trunk."
@@ -186,14 +191,16 @@ class AdaptiveSoftPenalty:
                  theta="sign",                # θ rule: a name in `THETA_RULES`, a `ThetaRule`, or its `config()`
                  coupling: str = "graph",     # `'graph'` (pairs weighted by similarity; sparse above 256 tasks), `'nearest'` (always sparse) or `'mean'` (the papers' form)
                  update_every: int = 10,      # steps between similarity refreshes and mask updates
-                 beta: float = 0.9):          # EMA factor of the tracked similarity
+                 beta: float = 0.9,           # EMA factor of the tracked similarity
+                 neighbours: int = 16):       # with a sparse graph (`'nearest'`, or `'graph'` above 256 tasks): how many most similar tasks each task is coupled to
         if not lam0 >= 0: raise ValueError(f"lam0 must be >= 0, got {lam0}")
         if similarity not in SIMILARITY_SOURCES: raise ValueError(f"unknown similarity {similarity!r}; choose one of {SIMILARITIES}")
         if coupling not in _COUPLINGS: raise ValueError(f"unknown coupling {coupling!r}; choose one of {COUPLINGS}")
         if int(update_every) < 1: raise ValueError(f"update_every must be >= 1, got {update_every}")
         if not 0 <= beta < 1: raise ValueError(f"beta must be in [0, 1), got {beta}")
+        if int(neighbours) < 1: raise ValueError(f"neighbours must be >= 1, got {neighbours}")
         self.lam0, self.similarity, self.update_every, self.beta = lam0, similarity, int(update_every), beta
-        self.rule, self.coupling, self.params, self._lam_of = theta_rule(theta), _COUPLINGS[coupling](lam0), None, None
+        self.rule, self.coupling, self.params, self._lam_of = theta_rule(theta), _coupling(coupling, lam0, int(neighbours)), None, None
     def attach(self, model,            # a soft-sharing `MultiTaskMLP`
                params=None) -> None:  # its trunk tensors `[K, ...]` (None: `model.trunk_params()`; a replicate's views)
         "Bind to a soft-sharing model: every term active, a fresh similarity source, fresh rule state."

@@ -96,12 +96,14 @@ def test_what_cannot_be_batched_is_named(call, message):
 def test_asps_replicates_with_the_nearest_neighbour_graph(monkeypatch):
     "Above `GraphCoupling.dense_up_to` tasks the graph is sparse (each task's nearest neighbours); replicates still equal their fits alone."
     from adaptive_mtl.soft import GraphCoupling
-    monkeypatch.setattr(GraphCoupling, "dense_up_to", 4); monkeypatch.setattr(GraphCoupling, "neighbours", 2)
+    from adaptive_mtl.methods import ASPS
+    monkeypatch.setattr(GraphCoupling, "dense_up_to", 4)
     sims = [make_simulation("mixed", n_tasks=10, n_train=30, seed=s) for s in SEEDS]
     draws = [(s.train, s.val) for s in sims]
-    batched = fit_replicates("asps", draws, SEEDS, batch_size=8, **KW)
-    alone = [fit("asps", tr, va, seed=sd, batch_size=8, progress=False, **KW) for (tr, va), sd in zip(draws, SEEDS)]
+    batched = fit_replicates(ASPS(neighbours=2), draws, SEEDS, batch_size=8, **KW)
+    alone = [fit(ASPS(neighbours=2), tr, va, seed=sd, batch_size=8, progress=False, **KW) for (tr, va), sd in zip(draws, SEEDS)]
     same(batched, alone, [s.test for s in sims])
-    assert alone[0].method._pen.coupling.weights.is_sparse
+    coupling = alone[0].method._pen.coupling
+    assert coupling.weights.is_sparse and coupling.neighbours == 2 and coupling.weights._nnz() < 10 * 10
     for b, a in zip(batched, alone):
         pd.testing.assert_frame_equal(b.history.drop(columns="seconds"), a.history.drop(columns="seconds"))
