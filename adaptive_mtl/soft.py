@@ -6,6 +6,7 @@
 from __future__ import annotations
 import torch
 from torch.autograd.function import once_differentiable
+from .checks import is_int
 from .similarity import SIMILARITIES, SIMILARITY_SOURCES
 from .decay import THETA_RULES, ThetaRule, ConstantRule, LinearRule, SimilarityRule, SignRule, theta_rule   # `04_decay`
 
@@ -198,9 +199,9 @@ class AdaptiveSoftPenalty:
         if coupling not in _COUPLINGS: raise ValueError(f"unknown coupling {coupling!r}; choose one of {COUPLINGS}")
         if int(update_every) < 1: raise ValueError(f"update_every must be >= 1, got {update_every}")
         if not 0 <= beta < 1: raise ValueError(f"beta must be in [0, 1), got {beta}")
-        if int(neighbours) < 1: raise ValueError(f"neighbours must be >= 1, got {neighbours}")
+        if not is_int(neighbours) or neighbours < 1: raise ValueError(f"neighbours must be an integer >= 1, got {neighbours!r}")
         self.lam0, self.similarity, self.update_every, self.beta = lam0, similarity, int(update_every), beta
-        self.rule, self.coupling, self.params, self._lam_of = theta_rule(theta), _coupling(coupling, lam0, int(neighbours)), None, None
+        self.rule, self.coupling, self.params, self._lam_of = theta_rule(theta), _coupling(coupling, lam0, neighbours), None, None
     def attach(self, model,            # a soft-sharing `MultiTaskMLP`
                params=None) -> None:  # its trunk tensors `[K, ...]` (None: `model.trunk_params()`; a replicate's views)
         "Bind to a soft-sharing model: every term active, a fresh similarity source, fresh rule state."
