@@ -6,7 +6,6 @@
 from __future__ import annotations
 import copy, math, time
 import numpy as np
-import pandas as pd
 import torch
 from torch.func import stack_module_state
 from .checks import layer_widths, torch_device
