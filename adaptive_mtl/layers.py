@@ -11,13 +11,22 @@ import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 
 # %% auto #0
-__all__ = ['SHARING', 'task_linear', 'TaskLinear', 'SharedHead', 'MultiTaskMLP', 'RowTie', 'tie', 'SplittableLinear']
+__all__ = ['SHARING', 'task_linear', 'TaskLinear', 'relu_network', 'SharedHead', 'MultiTaskMLP', 'RowTie', 'tie',
+           'SplittableLinear']
 
 # %% ../nbs/02_layers.ipynb #817c3ccc
 def _affine(h, w, b):
     "`h w' + b` for `h [K,B,in]`, `w [K,out,in]`, `b [K,out]`: `baddbmm`, or for a width-1 output (a head) the product and then its bias in place, which skips `baddbmm`'s copy of the bias and gives the same bits."
     if w.shape[1] == 1: return torch.bmm(h, w.transpose(1, 2)).add_(b.unsqueeze(1))
     return torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
+
+def _weight_grad(g, h, w):
+    "The gradient of `w [K,out,in]` in `h w' + b` from the output's `g [K,B,out]`, in the weight's own layout when that product is the cheaper one."
+    return torch.bmm(g.transpose(1, 2), h) if w.shape[2] >= w.shape[1] else torch.bmm(h.transpose(1, 2), g).transpose(1, 2)
+
+def _input_grad(g, w):
+    "The gradient of `h` in `h w' + b` from the output's `g`: for a width-1 output a broadcast product, not a batched outer product."
+    return g * w if w.shape[1] == 1 else torch.bmm(g, w)
 
 class _Linear(torch.autograd.Function):
     "K maps `h w' + b` with a backward of their own: a weight gets its gradient in its `[K,out,in]` layout when that product is the cheaper one (autograd's `baddbmm` backward gives it transposed, which `.grad` then copies into the weight's layout: 1.3 ms of an 8 ms step at K = 1024), summed over the tasks for a shared weight broadcast, or tied in the backward pass; a width-1 output (a head) gets its input gradient as a broadcast product, not a batched outer product. Same numbers as autograd's."
@@ -29,8 +38,8 @@ class _Linear(torch.autograd.Function):
     @once_differentiable
     def backward(ctx, g):                          # g [K,B,out]
         h, w = ctx.saved_tensors
-        gh = (g * w if w.shape[1] == 1 else torch.bmm(g, w)) if ctx.needs_input_grad[0] else None
-        gw = torch.bmm(g.transpose(1, 2), h) if w.shape[2] >= w.shape[1] else torch.bmm(h.transpose(1, 2), g).transpose(1, 2)
+        gh = _input_grad(g, w) if ctx.needs_input_grad[0] else None
+        gw = _weight_grad(g, h, w)
         return (gh, *((gw, g.sum(1)) if ctx.tied is None else ctx.tied(gw, g.sum(1))), None)
 
 def task_linear(x: torch.Tensor,       # inputs `[K, B, in]`
@@ -67,10 +76,57 @@ class TaskLinear(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return task_linear(x, self.weight, self.bias, self.shared)
 
+    def affine(self, n_tasks: int) -> tuple:
+        "`(weight [K,out,in], bias [K,out], tie)` of this layer's maps on `n_tasks` tasks: what `task_linear` multiplies (a shared map broadcast)."
+        if not self.shared: return self.weight, self.bias, None
+        return self.weight.expand(n_tasks, *self.weight.shape), self.bias.expand(n_tasks, *self.bias.shape), None
+
     def extra_repr(self): return f"n_tasks={self.n_tasks}, in={self.in_features}, out={self.out_features}, shared={self.shared}"
+
+_AFFINE_LAYERS = {TaskLinear}   # the layers whose forward is `task_linear(x, *layer.affine(K))`: `MultiTaskMLP` runs them as one `relu_network`
+
+# %% ../nbs/02_layers.ipynb #rn000002
+def _relu_layers(x, params, keep=None):
+    "`x` through the maps `(w, b)` in `params` with ReLU between them (in place, on each fresh product); `keep` collects each layer's input."
+    for i in range(0, len(params), 2):
+        if keep is not None: keep.append(x)
+        x = _affine(x, params[i], params[i + 1])
+        if i + 2 < len(params): x = x.relu_()
+    return x
+
+class _ReLUNetwork(torch.autograd.Function):
+    "`_relu_layers` as one autograd node, with the backward pass of its own."
+    @staticmethod
+    def forward(ctx, x, ties, *params):            # params: w_1, b_1, ..., w_L, b_L; ties: a `tied` (or None) per layer
+        keep = []; out = _relu_layers(x, params, keep)
+        ctx.save_for_backward(*keep, *params[0::2]); ctx.ties = ties
+        return out
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, g):                          # g [K,B,out]
+        saved = ctx.saved_tensors; n = len(saved) // 2; grads = []
+        for i in reversed(range(n)):
+            h, w, tied = saved[i], saved[n + i], ctx.ties[i]
+            gw, gb = _weight_grad(g, h, w), g.sum(1)
+            grads[:0] = (gw, gb) if tied is None else tied(gw, gb)
+            if i or ctx.needs_input_grad[0]: g = _input_grad(g, w)
+            if i: torch.ops.aten.threshold_backward.grad_input(g, h, 0, grad_input=g)   # ReLU's backward, into the gradient just made
+        return (g if ctx.needs_input_grad[0] else None, None, *grads)
+
+def relu_network(x: torch.Tensor,  # inputs `[K, B, in]`
+                 layers: list,     # `(weight [K,out,in], bias [K,out], tie)` per layer, as `TaskLinear.affine` gives them; tie: None or `task_linear`'s `tied`
+                ) -> torch.Tensor:
+    "K networks' output `[K, B, out]`: the `layers`' maps with ReLU between them (not after the last), one autograd node; without autograd, the plain products."
+    params = [t for w, b, _ in layers for t in (w, b)]
+    if not torch.is_grad_enabled(): return _relu_layers(x, params)
+    return _ReLUNetwork.apply(x, [tie for *_, tie in layers], *params)
 
 # %% ../nbs/02_layers.ipynb #a72b2bb6
 SHARING = ("none", "hard", "soft", "adaptive")
+
+def _hooked(m: nn.Module) -> bool: return bool(m._forward_hooks or m._forward_pre_hooks or m._backward_hooks or m._backward_pre_hooks)
+def _global_hooks(g=torch.nn.modules.module) -> bool:
+    return bool(g._global_forward_hooks or g._global_forward_pre_hooks or g._global_backward_hooks or g._global_backward_pre_hooks)
 
 class SharedHead(nn.Module):
     "One linear output for all tasks, `w'h + b`, plus per-task weight deviations `dev [K,in]` set from outside (a buffer: the random effects' BLUPs), not trained."
@@ -158,7 +214,18 @@ class MultiTaskMLP(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if x.dim() != 3 or x.shape[0] != self.n_tasks:
             raise ValueError(f"expected x of shape [n_tasks={self.n_tasks}, batch, features], got {tuple(x.shape)}")
+        layers = self._one_node()
+        if layers is not None:                                   # the default ReLU network: `relu_network`, the same bits
+            layers = [layer.affine(self.n_tasks) for layer in layers]
+            return self._plus_offset(relu_network(x[..., :-1] if self.offset else x, layers).squeeze(-1), x)
         return self._plus_offset(self.head(self.features(x)).squeeze(-1), x)
+
+    def _one_node(self) -> list | None:
+        "The trunk's layers and the head when `forward` can run them as one `relu_network` (ReLU, no dropout, the package's own layers and head, no module hooks to call); None otherwise."
+        mods = self._modules                                     # (not `self.act`...: `nn.Module.__getattr__` costs a call each)
+        if type(mods["act"]) is not nn.ReLU or type(mods["drop"]) is not nn.Identity or type(mods["head"]) is not TaskLinear: return None
+        layers = [*mods["trunk"]._modules.values(), mods["head"]]
+        return layers if not _global_hooks() and all(type(m) in _AFFINE_LAYERS and not _hooked(m) for m in layers) else None
 
 # %% ../nbs/02_layers.ipynb #e6298761
 class RowTie:
@@ -228,8 +295,11 @@ class SplittableLinear(nn.Module):
         return self
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        tied = self.row_tie.pair if not self.track and self._n_split < self.out_features else None
-        return task_linear(x, self.weight, self.bias, tied=tied)
+        w, b, tie = self.affine(len(x)); return task_linear(x, w, b, tied=tie)
+
+    def affine(self, n_tasks: int) -> tuple:
+        "`(weight, bias, tie)` for `task_linear`: the tie of the split mask (none while `track` is on, or with every node split)."
+        return self.weight, self.bias, self.row_tie.pair if not self.track and self._n_split < self.out_features else None
 
     @torch.no_grad()
     def tie_grads(self) -> None:
@@ -256,3 +326,5 @@ class SplittableLinear(nn.Module):
         return (self.in_features + 1) * ((self.out_features - s) + self.n_tasks * s)
 
     def extra_repr(self): return f"n_tasks={self.n_tasks}, in={self.in_features}, out={self.out_features}, split={self.n_split}"
+
+_AFFINE_LAYERS.add(SplittableLinear)

@@ -66,8 +66,7 @@ def _train_epoch(result: FitResult,     # the fit in progress: model, method, ta
                 ) -> tuple:
     "Train on every batch once; `(history row, steps taken so far)`."
     model, method, random, codes = result.model, result.method, result.random, _codes(result.scaler)
-    loss_sums = torch.zeros(len(result.task_names), device=next(model.parameters()).device)
-    penalty_sum, n_batches, optimizer_step = torch.zeros((), device=loss_sums.device), 0, optimizer_step or optimizer.step
+    loss_sums, penalty_sum, n_batches, optimizer_step = None, 0.0, 0, optimizer_step or optimizer.step
     plain = type(method).penalty is Method.penalty         # no penalty (STL, HPS, AHPS): no zero to add, check and log every step
     for x, y, mask in batches:
         if random is not None and codes is None: y = y - random.offset(x)   # the network fits what the mixed model leaves
@@ -82,9 +81,10 @@ def _train_epoch(result: FitResult,     # the fit in progress: model, method, ta
         loss.backward()
         method.after_backward(model, optimizer, info)
         optimizer_step()
-        loss_sums += losses.detach(); n_batches += 1; step += 1
-        if not plain: penalty_sum += penalty.detach()
-    losses = loss_columns("train", loss_sums / n_batches)
+        loss_sums = losses.detach() if loss_sums is None else loss_sums + losses.detach()   # the first batch's own: no zeros to add it to
+        n_batches += 1; step += 1
+        if not plain: penalty_sum = penalty_sum + penalty.detach()
+    losses = loss_columns("train", loss_sums if n_batches == 1 else loss_sums / n_batches)
     return dict(epoch=epoch, step=step, train_loss=losses.pop("train_loss"), penalty=float(penalty_sum) / n_batches, **losses), step
 
 _MODE_FREE = (MultiTaskMLP, TaskLinear, SplittableLinear, torch.nn.ModuleList, torch.nn.Identity,
