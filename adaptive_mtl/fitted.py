@@ -16,6 +16,7 @@ from .data import DataSchema, MultiTaskData, TaskTensors
 from .scaling import Scaler
 from .families import inverse_link
 from .metrics import prediction_metrics, task_metrics   # `07_metrics`
+from .history import history_property   # `07_history`
 from .glmm import GLMMEffects
 from .layers import MultiTaskMLP
 from .methods import Method, METHODS
@@ -33,7 +34,7 @@ class FitResult:
     method: Method                               # the method with its state (split masks, penalty masks)
     scaler: Scaler                               # the standardisation of the training split
     schema: DataSchema                           # tasks, features and layout of the training data
-    history: pd.DataFrame                        # one row per epoch: losses per task, the method's log
+    history: pd.DataFrame                        # one row per epoch: losses per task, the method's log (made when first read)
     config: dict = field(default_factory=dict)   # the training arguments of `fit`
     best_epoch: int = -1                         # the epoch whose weights were restored
     random: RandomEffects | None = None          # the random-effects part (`fit(random_effects=...)`), None without
@@ -165,6 +166,8 @@ class FitResult:
     def __repr__(self):
         return (f"FitResult({self.method!r}, {len(self.task_names)} tasks, {len(self.history)} epochs, "
                 f"best epoch {self.best_epoch}, {self.n_params} parameters)")
+
+FitResult.history = history_property()   # set a DataFrame, or (`fit`) a `LazyHistory` made one when first read (`07_history`)
 
 # %% ../nbs/07_fitted.ipynb #fr000002
 def _units(self: FitResult) -> tuple:

@@ -17,7 +17,7 @@ from .fused_step import adam_kernel
 from .stopping import EarlyStopping
 from .trainer import (TrainingError, _checked, _keep_heap, task_losses, _random_slopes, _refit_random,
                                   _families, _start_at_intercept, _seed)
-from .history import history_frame, loss_columns   # `07_history`
+from .history import LazyHistory, loss_columns   # `07_history`
 from .mixed import RandomEffects
 import adaptive_mtl.replicate_methods       # the methods' replicate hooks (patched onto SPS, AHPS, ASPS)
 
@@ -294,7 +294,7 @@ def _results(methods, models, params, run, state, history, scalers, draws, seeds
                               {k: v[alive.index(r)].detach() for k, v in params.items()})
         method.attach(model, None)
         method.load_state_dict(state["method_best"][r] if kept else state["method"].replicate_state(alive.index(r))); method.finish(model)
-        h = history_frame(history[r], draws[r][0].task_names)
+        h = LazyHistory(history[r], draws[r][0].task_names)
         out.append(FitResult(model, method, scalers[r], DataSchema.of(draws[r][0]), h, {**config, "seed": seeds[r]},
                              best_epoch if kept else len(h) - 1, _replicate_random(random, state, r, alive, kept)))
         if random is not None and config["refit_random"]: _refit_random(out[-1], [t[r] for t in tensors if t is not None])   # training (and validation) rows

@@ -21,7 +21,7 @@ from .fitted import FitResult, load
 from .metrics import task_metrics   # importable from here too, where it used to live
 from .fused_step import fused_step   # `07_fused_step`
 from .stopping import EarlyStopping   # `07_early_stopping`
-from .history import history_frame, loss_columns   # `07_history`
+from .history import LazyHistory, loss_columns   # `07_history`
 
 # %% auto #0
 __all__ = ['task_losses', 'TrainingError', 'fit']
@@ -237,7 +237,7 @@ def _train(result: FitResult,               # the fit in progress: model, method
         for epoch in bar:
             try: row, step = _train_epoch(result, optimizer, tensors, tensors.batches(batch_size, generator), step, epoch, optimizer_step)
             except TrainingError:
-                result.history, result.best_epoch = history_frame(history, result.task_names), stopper.restore(model, method, fallback=True, random=random)
+                result.history, result.best_epoch = LazyHistory(history, result.task_names), stopper.restore(model, method, fallback=True, random=random)
                 method.finish(model); raise
             row.update(_update_random(result, tensors, toggle))
             if val_tensors is not None: row.update(_validation_row(model, val_tensors, result.task_names, toggle, random, _codes(result.scaler)))
@@ -300,6 +300,6 @@ def fit(method="ahps",                     # a `Method` or its name: 'ahps' (the
     history = _train(result, opt, train_tensors, val_tensors, stopper, epochs, batch_size, generator, progress)
     restored = stopper.restore(model, method, random=random)
     if random is not None and refit_random: _refit_random(result, [train_tensors] + ([] if val_tensors is None else [val_tensors]))
-    result.history, result.best_epoch = history_frame(history, result.task_names), len(history) - 1 if restored is None else restored
+    result.history, result.best_epoch = LazyHistory(history, result.task_names), len(history) - 1 if restored is None else restored
     method.finish(model)
     return result
