@@ -195,7 +195,9 @@ class MultiTaskMLP(nn.Module):
         "`out` plus the rows' offset, the last column of `x` (with `offset`)."
         return out + x[..., -1] if self.offset else out
 
-    def stacked(self, tensors: dict, x: torch.Tensor, population: bool = False) -> tuple:
+    def stacked(self, tensors: dict, x: torch.Tensor, population: bool = False,
+                features: bool = True, # False: `(output, None)`, a ReLU network with its own head then one `relu_network` node
+               ) -> tuple:
         "`(output [R, K, B], last hidden features)` of R networks of this shape whose weights are `tensors` (by `state_dict` name, each `[R, ...]`) on `x [R, K, B, p]`, in one pass: replicates and tasks share every batched product. No dropout; rows untied."
         R, K, B = x.shape[:3]
         def per_task(name, shared=False):                      # `[R*K, ...]`: a replicate's shared tensor broadcast to its tasks
@@ -203,6 +205,10 @@ class MultiTaskMLP(nn.Module):
             return t.reshape(R * K, *t.shape[2:])
         h = x.reshape(R * K, B, -1)
         if self.offset: h = h[..., :-1]
+        if not features and type(self.act) is nn.ReLU and type(self.head) is TaskLinear:
+            shared = [getattr(layer, "shared", False) for layer in self.trunk]
+            layers = [(per_task(f"trunk.{i}.weight", s), per_task(f"trunk.{i}.bias", s), None) for i, s in enumerate(shared)]
+            return self._plus_offset(relu_network(h, layers + [(per_task("head.weight"), per_task("head.bias"), None)]).view(R, K, B), x), None
         for i, layer in enumerate(self.trunk):
             shared = getattr(layer, "shared", False)
             h = self.act(task_linear(h, per_task(f"trunk.{i}.weight", shared), per_task(f"trunk.{i}.bias", shared)))

@@ -31,7 +31,7 @@ class _Objective:
     "Every replicate's task losses `[R, K]`, penalties `[R]` (the method's `penalty_replicates`) and predictions `[R, K, B]`, from the stacked tensors in one pass of `MultiTaskMLP.stacked`."
     def __init__(self, model, method, codes=None): self.model, self.method, self.codes = model, method, codes
     def __call__(self, params: dict, buffers: dict, x, y, mask, step: int = 0, penalty: bool = True) -> tuple:
-        pred = self.model.stacked({**params, **buffers}, x)[0]
+        pred = self.model.stacked({**params, **buffers}, x, features=False)[0]
         losses = task_losses(pred, y, mask, codes=self.codes)
         pen = self.method.penalty_replicates(step, (x, y, mask), pred, losses) if penalty else None
         return losses, losses.new_zeros(losses.shape[0]) if pen is None else pen, pred
