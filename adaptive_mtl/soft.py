@@ -122,12 +122,17 @@ def _grads_or_zeros(tensors: list) -> list:
         if t.grad is None: t.grad = torch.zeros_like(t)
     return [t.grad for t in tensors]
 
+def _neighbours(n):
+    "`n` as the count of a sparse graph's neighbours, or a `ValueError` naming it (2.5 or 3.0 are not counts: refused, not truncated)."
+    if not is_int(n) or n < 1: raise ValueError(f"neighbours must be an integer >= 1, got {n!r}")
+    return int(n)
+
 class GraphCoupling:
     "Pairs pulled as strongly as they are similar: $\\frac{\\lambda_0}{2K}\\sum_{k,j}A_{kj}\\sum_iM_{k,i}M_{j,i}(w_{k,i}-w_{j,i})^2$."
     name, dense_up_to = "graph", 256      # with more tasks than `dense_up_to`, each task is coupled to its `neighbours` most similar
     def __init__(self, lam0: float = 1.0, # λ0, the pull between fully similar tasks
                  neighbours: int = 16):   # with a sparse graph: how many most similar tasks each task keeps
-        self.lam0, self.neighbours, self._last, self._pending = lam0, int(neighbours), None, None
+        self.lam0, self.neighbours, self._last, self._pending = lam0, _neighbours(neighbours), None, None
     def lam_star(self, S): return lam_star(pair_weights(S), self.lam0)
     def refresh(self, params, masks, S):
         "Cache $A$ (sparse above `dense_up_to` tasks), the concatenated masks $M$ `[K,P]`, $N=AM$ and $\\frac{2\\lambda_0}{K}M$."
@@ -199,7 +204,7 @@ class AdaptiveSoftPenalty:
         if coupling not in _COUPLINGS: raise ValueError(f"unknown coupling {coupling!r}; choose one of {COUPLINGS}")
         if int(update_every) < 1: raise ValueError(f"update_every must be >= 1, got {update_every}")
         if not 0 <= beta < 1: raise ValueError(f"beta must be in [0, 1), got {beta}")
-        if not is_int(neighbours) or neighbours < 1: raise ValueError(f"neighbours must be an integer >= 1, got {neighbours!r}")
+        _neighbours(neighbours)                                # checked with the mean coupling too, which has no graph
         self.lam0, self.similarity, self.update_every, self.beta = lam0, similarity, int(update_every), beta
         self.rule, self.coupling, self.params, self._lam_of = theta_rule(theta), _coupling(coupling, lam0, neighbours), None, None
     def attach(self, model,            # a soft-sharing `MultiTaskMLP`
