@@ -250,7 +250,8 @@ class TaskTensors:
             self.x, self.y = X, torch.nan_to_num(z)                          # x [n, p] shared by all tasks
             self.counts = self.mask.sum(1)
         self.x, self.y, self.mask = self.x.to(self.device), self.y.to(self.device), self.mask.to(self.device)
-        self._weights = self.mask.to(dtype); self._n = self._weights.sum(1).clamp(min=1)   # the full batch's, for `loss_weights`
+        self._n = self.mask.sum(1).clamp(min=1).to(dtype)                        # the full batch's row counts, for `loss_weights`
+        self._weights = None if bool(self.mask.all()) else self.mask.to(dtype)    # its 0/1 weights; None: every row observed
 
     @property
     def n_rows(self) -> int: return int(self.counts.max()) if self.layout == "groups" else self.x.shape[0]
@@ -261,7 +262,7 @@ class TaskTensors:
         return x, self.y, self.mask
 
     def loss_weights(self, mask: torch.Tensor) -> tuple:
-        "`(weights, counts)` for `task_losses`: the full batch's `mask` as 0/1 weights and their row sums (at least 1), kept from the start; another batch's `(mask, None)`."
+        "`(weights, counts)` for `task_losses`: the full batch's `mask` as 0/1 weights (None when every row is observed: nothing to multiply by 1) and their row sums (at least 1), kept from the start; another batch's `(mask, None)`."
         return (self._weights, self._n) if mask is self.mask else (mask, None)
 
     def batches(self,

@@ -29,12 +29,14 @@ __all__ = ['task_losses', 'TrainingError', 'fit']
 # %% ../nbs/07_trainer.ipynb #ebd67bed
 def task_losses(pred: torch.Tensor,  # predictions `[..., K, B]` (the linear predictor of Poisson and Bernoulli tasks)
                 y: torch.Tensor,     # targets `[..., K, B]`: standardised (Gaussian), counts or 0/1
-                mask: torch.Tensor,  # `[..., K, B]`, True where the target is observed (or already 0/1 weights)
+                mask: torch.Tensor | None,  # `[..., K, B]`, True where the target is observed (or already 0/1 weights); None: every row observed, with `counts`
                 counts: torch.Tensor | None = None,  # `[K]` the mask's row sums clamped at 1, when known (`TaskTensors.loss_weights`)
                 codes: torch.Tensor | None = None,   # `[K]` the tasks' family codes (`families`); None: every task Gaussian
                ) -> torch.Tensor:
     "Masked mean squared error per task, `[..., K]`; with family `codes`, each task's mean unit deviance."
+    if mask is None and codes is not None: mask = torch.ones((), dtype=pred.dtype, device=pred.device).expand(pred.shape)
     if codes is not None: return task_deviance(pred, y, mask, codes)
+    if mask is None: return ((pred - y) ** 2).sum(-1) / counts   # every row observed: the weights would all be 1
     m = mask.to(pred.dtype)                                   # no copy when `mask` already is the weights
     return ((pred - y) ** 2 * m).sum(-1) / (m.sum(-1).clamp(min=1) if counts is None or counts.dtype != m.dtype else counts)
 
