@@ -9,25 +9,13 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
+from .affine import _affine, _input_grad, _weight_grad, relu_network   # `02_affine`
+
 
 # %% auto #0
-__all__ = ['SHARING', 'task_linear', 'TaskLinear', 'relu_network', 'SharedHead', 'MultiTaskMLP', 'RowTie', 'tie',
-           'SplittableLinear']
+__all__ = ['SHARING', 'task_linear', 'TaskLinear', 'SharedHead', 'MultiTaskMLP', 'RowTie', 'tie', 'SplittableLinear']
 
 # %% ../nbs/02_layers.ipynb #817c3ccc
-def _affine(h, w, b):
-    "`h w' + b` for `h [K,B,in]`, `w [K,out,in]`, `b [K,out]`: `baddbmm`, or for a width-1 output (a head) the product and then its bias in place, which skips `baddbmm`'s copy of the bias and gives the same bits."
-    if w.shape[1] == 1: return torch.bmm(h, w.transpose(1, 2)).add_(b.unsqueeze(1))
-    return torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
-
-def _weight_grad(g, h, w):
-    "The gradient of `w [K,out,in]` in `h w' + b` from the output's `g [K,B,out]`, in the weight's own layout when that product is the cheaper one."
-    return torch.bmm(g.transpose(1, 2), h) if w.shape[2] >= w.shape[1] else torch.bmm(h.transpose(1, 2), g).transpose(1, 2)
-
-def _input_grad(g, w):
-    "The gradient of `h` in `h w' + b` from the output's `g`: for a width-1 output a broadcast product, not a batched outer product."
-    return g * w if w.shape[1] == 1 else torch.bmm(g, w)
-
 class _Linear(torch.autograd.Function):
     "K maps `h w' + b` with a backward of their own: a weight gets its gradient in its `[K,out,in]` layout when that product is the cheaper one (autograd's `baddbmm` backward gives it transposed, which `.grad` then copies into the weight's layout: 1.3 ms of an 8 ms step at K = 1024), summed over the tasks for a shared weight broadcast, or tied in the backward pass; a width-1 output (a head) gets its input gradient as a broadcast product, not a batched outer product. Same numbers as autograd's."
     @staticmethod
@@ -84,42 +72,6 @@ class TaskLinear(nn.Module):
     def extra_repr(self): return f"n_tasks={self.n_tasks}, in={self.in_features}, out={self.out_features}, shared={self.shared}"
 
 _AFFINE_LAYERS = {TaskLinear}   # the layers whose forward is `task_linear(x, *layer.affine(K))`: `MultiTaskMLP` runs them as one `relu_network`
-
-# %% ../nbs/02_layers.ipynb #rn000002
-def _relu_layers(x, params, keep=None):
-    "`x` through the maps `(w, b)` in `params` with ReLU between them (in place, on each fresh product); `keep` collects each layer's input."
-    for i in range(0, len(params), 2):
-        if keep is not None: keep.append(x)
-        x = _affine(x, params[i], params[i + 1])
-        if i + 2 < len(params): x = x.relu_()
-    return x
-
-class _ReLUNetwork(torch.autograd.Function):
-    "`_relu_layers` as one autograd node, with the backward pass of its own."
-    @staticmethod
-    def forward(ctx, x, ties, *params):            # params: w_1, b_1, ..., w_L, b_L; ties: a `tied` (or None) per layer
-        keep = []; out = _relu_layers(x, params, keep)
-        ctx.save_for_backward(*keep, *params[0::2]); ctx.ties = ties
-        return out
-    @staticmethod
-    @once_differentiable
-    def backward(ctx, g):                          # g [K,B,out]
-        saved = ctx.saved_tensors; n = len(saved) // 2; grads = []
-        for i in reversed(range(n)):
-            h, w, tied = saved[i], saved[n + i], ctx.ties[i]
-            gw, gb = _weight_grad(g, h, w), g.sum(1)
-            grads[:0] = (gw, gb) if tied is None else tied(gw, gb)
-            if i or ctx.needs_input_grad[0]: g = _input_grad(g, w)
-            if i: torch.ops.aten.threshold_backward.grad_input(g, h, 0, grad_input=g)   # ReLU's backward, into the gradient just made
-        return (g if ctx.needs_input_grad[0] else None, None, *grads)
-
-def relu_network(x: torch.Tensor,  # inputs `[K, B, in]`
-                 layers: list,     # `(weight [K,out,in], bias [K,out], tie)` per layer, as `TaskLinear.affine` gives them; tie: None or `task_linear`'s `tied`
-                ) -> torch.Tensor:
-    "K networks' output `[K, B, out]`: the `layers`' maps with ReLU between them (not after the last), one autograd node; without autograd, the plain products."
-    params = [t for w, b, _ in layers for t in (w, b)]
-    if not torch.is_grad_enabled(): return _relu_layers(x, params)
-    return _ReLUNetwork.apply(x, [tie for *_, tie in layers], *params)
 
 # %% ../nbs/02_layers.ipynb #a72b2bb6
 SHARING = ("none", "hard", "soft", "adaptive")
