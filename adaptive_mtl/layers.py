@@ -62,7 +62,7 @@ class TaskLinear(nn.Module):
             self.bias.copy_(b[0] if self.shared else b.expand_as(self.bias))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return task_linear(x, self.weight, self.bias, self.shared)
+        w, b, _ = self.affine(len(x)); return task_linear(x, w, b)
 
     def affine(self, n_tasks: int) -> tuple:
         "`(weight [K,out,in], bias [K,out], tie)` of this layer's maps on `n_tasks` tasks: what `task_linear` multiplies (a shared map broadcast)."
@@ -157,13 +157,11 @@ class MultiTaskMLP(nn.Module):
             return t.reshape(R * K, *t.shape[2:])
         h = x.reshape(R * K, B, -1)
         if self.offset: h = h[..., :-1]
+        trunk = [(per_task(f"trunk.{i}.weight", s), per_task(f"trunk.{i}.bias", s), None)
+                 for i, s in enumerate(getattr(layer, "shared", False) for layer in self.trunk)]
         if not features and type(self.act) is nn.ReLU and type(self.head) is TaskLinear:
-            shared = [getattr(layer, "shared", False) for layer in self.trunk]
-            layers = [(per_task(f"trunk.{i}.weight", s), per_task(f"trunk.{i}.bias", s), None) for i, s in enumerate(shared)]
-            return self._plus_offset(relu_network(h, layers + [(per_task("head.weight"), per_task("head.bias"), None)]).view(R, K, B), x), None
-        for i, layer in enumerate(self.trunk):
-            shared = getattr(layer, "shared", False)
-            h = self.act(task_linear(h, per_task(f"trunk.{i}.weight", shared), per_task(f"trunk.{i}.bias", shared)))
+            return self._plus_offset(relu_network(h, trunk + [(per_task("head.weight"), per_task("head.bias"), None)]).view(R, K, B), x), None
+        for w, b, _ in trunk: h = self.act(task_linear(h, w, b))
         head = isinstance(self.head, SharedHead)
         out = task_linear(h, per_task("head.weight", head), per_task("head.bias", head))
         if head and not population: out = out + h @ per_task("head.dev")[..., None]
