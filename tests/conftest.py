@@ -1,6 +1,12 @@
-import os, sys
+import atexit, os, shutil, sys, tempfile
 from pathlib import Path
 import pytest
+
+# Every scratch file of the run -- pytest's tmp_path, the notebooks' `tempfile.mkdtemp()` folders, the console
+# script's outputs -- goes into one folder that is removed when the run ends: a run leaves no disk behind.
+SCRATCH = tempfile.mkdtemp(prefix="adaptive_mtl-tests-")
+atexit.register(shutil.rmtree, SCRATCH, ignore_errors=True)
+os.environ["TMPDIR"] = tempfile.tempdir = SCRATCH
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent            # the venv the tests run in
