@@ -54,8 +54,9 @@ class FitResult:
 
     @property
     def events(self) -> pd.DataFrame:
-        "What the method logged as discrete events during training (e.g. AHPS node splits), one row each."
-        return pd.DataFrame(getattr(self.method, "events", []))
+        "What the method logged as discrete events during training (e.g. AHPS node splits), one row each (none: no rows, the method's columns)."
+        events = getattr(self.method, "events", [])
+        return pd.DataFrame(events) if len(events) else pd.DataFrame(columns=list(getattr(self.method, "event_columns", ())))
 
     @torch.no_grad()
     def _predict_std(self, data: MultiTaskData):

@@ -152,6 +152,7 @@ class AHPS(Method):
     layers: list | None = None
     beta: float = 0.9
     sharing = "adaptive"
+    event_columns = ("step", "layer", "node", "statistic", "run_length")   # a split's record (`FitResult.events`)
     def __post_init__(self): self._ctl = NodeController(**self.config())
     def attach(self, model, optimizer=None):
         self._ctl = NodeController(**self.config()); self._ctl.attach(model, optimizer); self._model = model
