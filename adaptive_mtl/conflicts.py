@@ -8,12 +8,13 @@ import torch
 
 # %% auto #0
 __all__ = ['STATISTICS', 'ConflictStatistic', 'SignStatistic', 'CosineStatistic', 'AlwaysStatistic', 'SnrStatistic',
-           'make_statistic']
+           'BiasSnrStatistic', 'make_statistic']
 
 # %% ../nbs/05_conflicts.ipynb #c1fd009e
 class ConflictStatistic:
     "One value per shared node from every task's gradient on the node's row, and which nodes conflict."
     name = ""
+    rows = "all"   # what of a node's row the controller passes: "all" (`in+1` entries, the weights then the bias) or "bias" (1 entry)
     def start(self, n_tasks: int, n_nodes: int, n_dims: int, device=None,
               replicates: int | None = None) -> None: # with a number: state for that many independent replicates
         "Reset the state (if any) for `n_nodes` nodes whose rows have `n_dims` entries."
@@ -68,6 +69,10 @@ class AlwaysStatistic(ConflictStatistic):
     def conflicts(self, value): return value > 0
 
 # %% ../nbs/05_conflicts.ipynb #18fb0607
+def _dot(a, b):
+    "`torch.linalg.vecdot` over the last axis; for rows of one entry the product itself (the same numbers, a kernel fewer)."
+    return (a * b).squeeze(-1) if a.shape[-1] == 1 else torch.linalg.vecdot(a, b)
+
 class SnrStatistic(ConflictStatistic):
     "Mean over tasks of the signal share of every persistent task gradient that the other tasks oppose; conflict above `tau`."
     name = "snr"
@@ -86,12 +91,12 @@ class SnrStatistic(ConflictStatistic):
         beta, average = self.beta, self.gradient_average
         if step % self.flush_every == 0: self.flush()
         average.lerp_(gradients, 1 - beta)
-        self.squared_norm_average.lerp_(torch.linalg.vecdot(gradients, gradients), 1 - beta)
+        self.squared_norm_average.lerp_(_dot(gradients, gradients), 1 - beta)
         if step + 1 < 2: return average.new_zeros(average.shape[:-3] + average.shape[-2:-1])
         decay = beta ** (step + 1)
         noise_ratio = (1 - beta) * (1 + decay) / ((1 + beta) * (1 - decay))               # c_t: rho under pure noise
-        squared_norm = torch.linalg.vecdot(average, average)
-        opposed = torch.linalg.vecdot(average, average.sum(-3, keepdim=True)) < squared_norm    # <m_k, M - m_k> < 0
+        squared_norm = _dot(average, average)
+        opposed = _dot(average, average.sum(-3, keepdim=True)) < squared_norm    # <m_k, M - m_k> < 0
         share = (squared_norm.div_(self.squared_norm_average.clamp(min=1e-30)).mul_(1 / ((1 - decay) * (1 - noise_ratio)))
                  .sub_(noise_ratio / (1 - noise_ratio)).clamp_(0, 1))                     # q = (rho - c_t) / (1 - c_t)
         return share.mul_(opposed).mean(-2)
@@ -112,18 +117,24 @@ class SnrStatistic(ConflictStatistic):
             raise ValueError(f"state is for averages {tuple(state['gradient_average'].shape)}, this model needs {tuple(self.gradient_average.shape)}")
         self.gradient_average, self.squared_norm_average = state["gradient_average"].clone(), state["squared_norm_average"].clone()
 
-    def __repr__(self): return f"SnrStatistic(tau={self.tau}, beta={self.beta})"
+    def __repr__(self): return f"{type(self).__name__}(tau={self.tau}, beta={self.beta})"
+
+# %% ../nbs/05_conflicts.ipynb #cb000002
+class BiasSnrStatistic(SnrStatistic):
+    "`SnrStatistic` on every node's bias gradient alone: the controller passes `[K, nodes, 1]`."
+    name, rows = "snr-bias", "bias"
 
 # %% ../nbs/05_conflicts.ipynb #e16e46c2
-STATISTICS = ("snr", "sign", "cosine", "always")
+STATISTICS = ("snr", "snr-bias", "sign", "cosine", "always")
 
 def make_statistic(statistic: str | ConflictStatistic = "snr", # one of `STATISTICS`, or a statistic object (used as it is)
-                   tau: float = 0.2, # threshold of "snr" and "cosine"
-                   beta: float = 0.9, # moving-average rate of "snr"
+                   tau: float = 0.2, # threshold of "snr", "snr-bias" and "cosine"
+                   beta: float = 0.9, # moving-average rate of "snr" and "snr-bias"
                   ) -> ConflictStatistic:
     "The conflict statistic called `statistic`."
     if isinstance(statistic, ConflictStatistic): return statistic
     if statistic == "snr": return SnrStatistic(tau, beta)
+    if statistic == "snr-bias": return BiasSnrStatistic(tau, beta)
     if statistic == "cosine": return CosineStatistic(tau)
     if statistic == "sign": return SignStatistic()
     if statistic == "always": return AlwaysStatistic()

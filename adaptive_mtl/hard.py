@@ -111,7 +111,7 @@ def _bind(self: NodeController, trunk, stacked):
     for layer in self.tracked_layers: self.node_offsets.append(self.node_offsets[-1] + layer.out_features)
     n_tasks, n_nodes, device = trunk[0].n_tasks, self.node_offsets[-1], trunk[0].weight.device
     if stacked is not None: device = stacked[0][0].device
-    n_dims = max(layer.in_features for layer in self.tracked_layers) + 1
+    n_dims = 1 if self.statistic.rows == "bias" else max(layer.in_features for layer in self.tracked_layers) + 1
     self.gradients = torch.zeros(R, n_tasks, n_nodes, n_dims, device=device)
     self.statistic.start(n_tasks, n_nodes, n_dims, device, replicates=R)
     self._run, self._run_bound = torch.zeros(R, n_nodes, dtype=torch.long, device=device), 0   # the bound: no run is longer (known without a sync)
@@ -122,9 +122,9 @@ def _bind(self: NodeController, trunk, stacked):
 
 @patch
 def _views(self: NodeController):
-    "Each tracked layer's weight and bias rows in the padded gradient buffer (one network: without the replicate axis)."
-    buffer = self.gradients if self.stacked is not None else self.gradients[0]
-    self._gradient_views = [(buffer[..., a:b, :layer.in_features], buffer[..., a:b, layer.in_features])
+    "Each tracked layer's weight and bias rows in the padded gradient buffer (one network: without the replicate axis); a statistic of the biases alone: no weight rows."
+    buffer, bias_only = self.gradients if self.stacked is not None else self.gradients[0], self.statistic.rows == "bias"
+    self._gradient_views = [(None if bias_only else buffer[..., a:b, :layer.in_features], buffer[..., a:b, 0 if bias_only else layer.in_features])
                             for layer, a, b in zip(self.tracked_layers, self.node_offsets, self.node_offsets[1:])]
 
 @patch
@@ -166,7 +166,8 @@ def update(self: NodeController,
         if self.stacked is None and sum(layer.mask_version for layer in self.trunk) != self._mask_version: self._sync()   # a mask changed outside
         grads = self._grads()
         for (weight_grad, bias_grad), (weight_rows, bias_rows) in zip(grads, self._gradient_views):
-            weight_rows.copy_(weight_grad); bias_rows.copy_(bias_grad)
+            if weight_rows is not None: weight_rows.copy_(weight_grad)
+            bias_rows.copy_(bias_grad)
         self._tie_tracked(grads)                                                           # the tie the layers left to us
         value = self.statistic(self.gradients, self.step)                                  # [R, nodes]
         conflict = self.statistic.conflicts(value).logical_and_(self._shared)

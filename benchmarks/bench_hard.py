@@ -11,7 +11,8 @@ one forward + one backward with tracking (`row_grads`) vs one forward + K `autog
 `fit` calls (mixed scenario, 200 rows per task, mini-batches, no validation): seconds per training step of AHPS / HPS as
 a user meets them, the trainer's batching and bookkeeping included. All timings are interleaved repeats in one run; the
 printed numbers are ratios of medians.
-Usage: python benchmarks/bench_hard.py [--ks 2,8,32] [--grad-ks 8,32] [--batch 32] [--hidden 32] [--features 10] [--reps 7] [--threads 1]"""
+Usage: python benchmarks/bench_hard.py [--ks 2,8,32] [--grad-ks 8,32] [--batch 32] [--hidden 32] [--features 10] [--reps 7] [--threads 1] [--statistic snr-bias]
+(--statistic: AHPS with another conflict statistic than the default, in every part)"""
 import argparse, time, statistics
 import torch
 from adaptive_mtl.datasets import make_simulation
@@ -42,10 +43,12 @@ def one_product_step(hps, x, y):
 
 def _copied_to(rows):
     "A `task_linear` tie that leaves a layer's per-task gradients as they are and copies them into `rows` (weights, biases)."
-    def tied(gw, gb): rows[0].copy_(gw); rows[1].copy_(gb); return gw, gb
+    def tied(gw, gb):
+        if rows[0] is not None: rows[0].copy_(gw)                       # (a statistic of the biases alone keeps no weight rows)
+        rows[1].copy_(gb); return gw, gb
     return tied
 
-def floor_step(hps, x, y):
+def floor_step(hps, x, y, config):
     "HPS with the controller's reading of the gradients: per-task rows copied into the controller's buffer, its statistic, the run lengths."
     params = [p.detach().clone().requires_grad_() for p in hps.parameters()]
     *trunk, head_w, head_b = params; opt = torch.optim.Adam(params, 1e-3, fused=True)
@@ -53,7 +56,7 @@ def floor_step(hps, x, y):
     with torch.no_grad():
         for layer, w, b in zip(twin.trunk, trunk[::2], trunk[1::2]): layer.weight.copy_(w.expand_as(layer.weight)); layer.bias.copy_(b.expand_as(layer.bias))
         twin.head.weight.copy_(head_w); twin.head.bias.copy_(head_b)
-    ctl = NodeController(**AHPS().config()); ctl.attach(twin)          # its padded buffer, the layers' views of it, the statistic
+    ctl = NodeController(**config); ctl.attach(twin)          # its padded buffer, the layers' views of it, the statistic
     ties, statistic, t = [_copied_to(rows) for rows in ctl._gradient_views], ctl.statistic, [0]
     run, counter = torch.zeros_like(ctl._run), torch.zeros_like(ctl._conflict_count)
     def step():
@@ -67,7 +70,8 @@ def floor_step(hps, x, y):
         opt.step()
     reference = reference_row_grads(twin, x, y); step()                     # the rows the statistic reads are every task's own
     for ref, layer, a, b in zip(reference, twin.trunk, ctl.node_offsets, ctl.node_offsets[1:]):
-        torch.testing.assert_close(ctl.gradients[0, :, a:b, :layer.in_features + 1], ref, rtol=1e-4, atol=1e-6)
+        rows = ref if ctl.gradients.shape[-1] > 1 else ref[..., -1:]                 # every entry, or the biases alone
+        torch.testing.assert_close(ctl.gradients[0, :, a:b, :rows.shape[-1]], rows, rtol=1e-4, atol=1e-6)
     return step
 
 def per_step(fit_fn, method, train, batch):
@@ -82,7 +86,7 @@ def timed(fn, n):
 
 def ahps_setup(K, a, split_frac, window):
     torch.manual_seed(0)
-    d = AHPS().config(); d.update(warmup=10 ** 9, window=(10 ** 9 + 1) if window else None)
+    d = ahps(a).config(); d.update(warmup=10 ** 9, window=(10 ** 9 + 1) if window else None)
     m = MultiTaskMLP(a.features, K, (a.hidden, a.hidden), sharing="adaptive"); opt = torch.optim.Adam(m.parameters(), 1e-3, fused=True)
     ctl = NodeController(**d); ctl.attach(m, opt)
     if split_frac:
@@ -93,16 +97,20 @@ def ahps_setup(K, a, split_frac, window):
     ctl.stop()
     return m, opt, None
 
+def ahps(a) -> AHPS:
+    "AHPS with the defaults, or with the statistic `--statistic` names."
+    return AHPS() if a.statistic is None else AHPS(statistic=a.statistic)
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--ks", default="2,8,32"); ap.add_argument("--grad-ks", default="8,32")
     ap.add_argument("--batch", type=int, default=32); ap.add_argument("--hidden", type=int, default=32)
     ap.add_argument("--features", type=int, default=10); ap.add_argument("--reps", type=int, default=7)
-    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1); ap.add_argument("--statistic", default=None)
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     print(f"torch {torch.__version__}, {a.threads} thread(s), batch {a.batch}, hidden ({a.hidden}, {a.hidden}), p={a.features}, "
-          f"AHPS statistic {AHPS().statistic!r}")
+          f"AHPS statistic {ahps(a).statistic!r}")
     print("\n1) time per training step, AHPS / HPS (median of interleaved repeats)")
     print(f"{'K':>4} {'HPS ms':>8} {'deciding, 0% split':>20} {'deciding, 25% split':>20} {'after window, 25% split':>24} {'floor':>7} {'one-product HPS ms':>19} {'deciding 0% / it':>17}")
     for K in [int(k) for k in a.ks.split(",")]:
@@ -110,7 +118,7 @@ def main():
         torch.manual_seed(0)
         hps = MultiTaskMLP(a.features, K, (a.hidden, a.hidden), sharing="hard")
         fns = {"hps": make_step(hps, torch.optim.Adam(hps.parameters(), 1e-3, fused=True), x, y), "hps1": one_product_step(hps, x, y),
-               "floor": floor_step(hps, x, y)}
+               "floor": floor_step(hps, x, y, ahps(a).config())}
         for key, (sf, win) in {"d0": (0, False), "d25": (0.25, False), "w25": (0.25, True)}.items():
             m, opt, ctl = ahps_setup(K, a, sf, win); fns[key] = make_step(m, opt, x, y, ctl)
         n = max(20, 3000 // K)
@@ -145,7 +153,7 @@ def main():
     print(f"{'K':>4} {'HPS ms/step':>12} {'AHPS ms/step':>13} {'ratio':>7}")
     for K in [int(k) for k in a.grad_ks.split(",")]:
         d = make_simulation("mixed", n_tasks=K, n_train=200, seed=0)
-        run = {m: (lambda m=m: per_step(fit, m, d.train, a.batch)) for m in ("hps", "ahps")}
+        run = {m: (lambda m=m: per_step(fit, ahps(a) if m == "ahps" else m, d.train, a.batch)) for m in ("hps", "ahps")}
         for f in run.values(): f()
         ts = {m: [] for m in run}
         for _ in range(a.reps):

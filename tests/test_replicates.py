@@ -25,7 +25,8 @@ def test_replicate_equals_fit_alone(method, batch_size, with_val):
     alone = [fit(method, tr, va, seed=sd, batch_size=batch_size, progress=False, **KW) for (tr, va), sd in zip(draws, SEEDS)]
     same(batched, alone, [s.test for s in SIMS])
 
-@pytest.mark.parametrize("method", [AHPS(warmup=5, window=40, layers=[1]), AHPS(statistic="sign", warmup=5, max_split_fraction=0.3, window=25)])
+@pytest.mark.parametrize("method", [AHPS(warmup=5, window=40, layers=[1]), AHPS(statistic="sign", warmup=5, max_split_fraction=0.3, window=25),
+                                    AHPS(statistic="snr-bias", warmup=5, tau=0.05)])
 @pytest.mark.parametrize("batch_size", [8, 1000])
 def test_ahps_replicates_split_as_alone(method, batch_size):
     "Each replicate splits the same nodes at the same steps as alone, with a decision window and with adapted layers chosen."
