@@ -24,7 +24,6 @@ def _input_grad(g, w):
     "The gradient of `h` in `h w' + b` from the output's `g`: for a width-1 output a broadcast product, not a batched outer product."
     return g * w if w.shape[1] == 1 else torch.bmm(g, w)
 
-
 # %% ../nbs/02_affine.ipynb #rn000002
 def _relu_layers(x, params, keep=None):
     "`x` through the maps `(w, b)` in `params` with ReLU between them (in place, on each fresh product); `keep` collects each layer's input."

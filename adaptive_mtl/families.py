@@ -51,10 +51,12 @@ def unit_deviance(eta: torch.Tensor,    # linear predictors `[..., K, B]`
 
 def task_deviance(eta: torch.Tensor,    # linear predictors `[..., K, B]`
                   y: torch.Tensor,      # targets `[..., K, B]`
-                  mask: torch.Tensor,   # `[..., K, B]`, True (or weight 1) where the target is observed
+                  mask: torch.Tensor | None,  # `[..., K, B]`, True (or weight 1) where the target is observed; None: every row, with `counts`
                   codes: torch.Tensor,  # the tasks' family codes `[K]`
+                  counts: torch.Tensor | None = None,  # with no `mask`: the rows per task `[K]`
                  ) -> torch.Tensor:
     "Mean unit deviance per task over its observed rows, `[..., K]`."
+    if mask is None: return unit_deviance(eta, y, codes).sum(-1) / counts   # every row observed: the weights would all be 1
     m = mask.to(eta.dtype)
     return (unit_deviance(eta, y, codes) * m).sum(-1) / m.sum(-1).clamp(min=1)
 

@@ -110,7 +110,7 @@ class FitResult:
             self._check_offset(data)
             out[new] = self._population(data.X[new][:, self.schema.feature_order(data)], None if data.offset is None else data.offset[new])
             if len(seen): out[seen] = self._predict_known(data.subset(seen), standardized)
-        return (out, self._predictive_sd(data)) if return_std else out
+        return (out, _predictive_sd(self, data)) if return_std else out   # (the predictive SDs: below)
 
     def _predict_known(self, data: MultiTaskData, standardized: bool, link: bool = True) -> np.ndarray:
         "Predictions for rows of known tasks (`link=False`: the linear predictor in original units)."
@@ -129,31 +129,6 @@ class FitResult:
     def predict_linear(self, data: MultiTaskData) -> np.ndarray:
         "The linear predictor in original units: a Gaussian task's prediction, a Poisson task's log mean, a Bernoulli task's log odds."
         return self._predict_known(data, False, link=False)
-
-    @torch.no_grad()
-    def _head_features(self, x: torch.Tensor, task: np.ndarray) -> torch.Tensor:
-        "`[n, h]`: each row's last hidden features under its task's network (the mean over the tasks' for an unseen task)."
-        dev = next(self.model.parameters()).device
-        self.model.eval(); h = self.model.features(x.to(dev).expand(len(self.task_names), *x.shape)).cpu(); self.model.train()
-        t = torch.as_tensor(task)
-        return torch.where((t >= 0)[:, None], h[t.clamp(min=0), torch.arange(len(t))], h.mean(0))
-
-    def _predictive_sd(self, data: MultiTaskData) -> np.ndarray:
-        "Predictive SDs in original units: residual variance, the uncertainty of beta and of the task's BLUPs (G for an unseen task)."
-        code = {str(t): i for i, t in enumerate(self.task_names)}
-        task = np.array([code.get(str(data.task_names[t]), -1) for t in data.task]) if data.layout == "groups" else None
-        if self.random is None: return self._residual_sd(data, task)
-        x = torch.as_tensor(self.scaler.x(data.X[:, self.schema.feature_order(data)]), dtype=torch.float32)
-        re = self.random
-        X, Z = re.design(x, self._head_features(x, task) if re.head else None)
-        _, sd = predict_lmm(LMMFit(re.beta, re.G, re.sigma2, re.b, re.b_cov, 0, True, re.beta_cov, re.cross_cov), X, Z, task)
-        return sd * float(np.mean(self.scaler.y_std))
-
-    def _residual_sd(self, data: MultiTaskData, task) -> np.ndarray:
-        "Without random effects: each task's target scale times the root of the mean standardised validation loss at the restored epoch."
-        share, scale2 = float(self.history.val_loss.iloc[self.best_epoch]), np.asarray(self.scaler.y_std, float) ** 2
-        if task is None: return np.broadcast_to(np.sqrt(share * scale2), data.y.shape).copy()        # targets layout: [n, K]
-        return np.sqrt(share * np.where(task >= 0, scale2[task.clip(min=0)], scale2.mean()))
 
     def evaluate(self,
                  data: MultiTaskData,         # rows of known tasks with their targets
@@ -206,6 +181,31 @@ def random_effects(self: FitResult) -> pd.DataFrame:
     names = _effect_names(self)
     return pd.DataFrame({**{n: b[:, i].numpy() for i, n in enumerate(names)}, **{f"se_{n}": se[:, i].numpy() for i, n in enumerate(names)}},
                         index=pd.Index(self.task_names, name="task"))
+
+@torch.no_grad()
+def _head_features(self: FitResult, x: torch.Tensor, task: np.ndarray) -> torch.Tensor:
+    "`[n, h]`: each row's last hidden features under its task's network (the mean over the tasks' for an unseen task)."
+    x = x.to(next(self.model.parameters()).device).expand(len(self.task_names), *x.shape)
+    self.model.eval(); h = self.model.features(x).cpu(); self.model.train()
+    t = torch.as_tensor(task)
+    return torch.where((t >= 0)[:, None], h[t.clamp(min=0), torch.arange(len(t))], h.mean(0))
+
+def _predictive_sd(self: FitResult, data: MultiTaskData) -> np.ndarray:
+    "Predictive SDs in original units: residual variance, the uncertainty of beta and of the task's BLUPs (G for an unseen task)."
+    code = {str(t): i for i, t in enumerate(self.task_names)}
+    task = np.array([code.get(str(data.task_names[t]), -1) for t in data.task]) if data.layout == "groups" else None
+    if self.random is None: return _residual_sd(self, data, task)
+    x = torch.as_tensor(self.scaler.x(data.X[:, self.schema.feature_order(data)]), dtype=torch.float32)
+    re = self.random
+    X, Z = re.design(x, _head_features(self, x, task) if re.head else None)
+    _, sd = predict_lmm(LMMFit(re.beta, re.G, re.sigma2, re.b, re.b_cov, 0, True, re.beta_cov, re.cross_cov), X, Z, task)
+    return sd * float(np.mean(self.scaler.y_std))
+
+def _residual_sd(self: FitResult, data: MultiTaskData, task) -> np.ndarray:
+    "Without random effects: each task's target scale times the root of the mean standardised validation loss at the restored epoch."
+    share, scale2 = float(self.history.val_loss.iloc[self.best_epoch]), np.asarray(self.scaler.y_std, float) ** 2
+    if task is None: return np.broadcast_to(np.sqrt(share * scale2), data.y.shape).copy()        # targets layout: [n, K]
+    return np.sqrt(share * np.where(task >= 0, scale2[task.clip(min=0)], scale2.mean()))
 
 @patch
 def predict_interval(self: FitResult,

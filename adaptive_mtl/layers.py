@@ -11,7 +11,6 @@ import torch.nn.functional as F
 from torch.autograd.function import once_differentiable
 from .affine import _affine, _input_grad, _weight_grad, relu_network   # `02_affine`
 
-
 # %% auto #0
 __all__ = ['SHARING', 'task_linear', 'TaskLinear', 'SharedHead', 'MultiTaskMLP', 'RowTie', 'tie', 'SplittableLinear']
 

@@ -34,8 +34,7 @@ def task_losses(pred: torch.Tensor,  # predictions `[..., K, B]` (the linear pre
                 codes: torch.Tensor | None = None,   # `[K]` the tasks' family codes (`families`); None: every task Gaussian
                ) -> torch.Tensor:
     "Masked mean squared error per task, `[..., K]`; with family `codes`, each task's mean unit deviance."
-    if mask is None and codes is not None: mask = torch.ones((), dtype=pred.dtype, device=pred.device).expand(pred.shape)
-    if codes is not None: return task_deviance(pred, y, mask, codes)
+    if codes is not None: return task_deviance(pred, y, mask, codes, counts)
     if mask is None: return ((pred - y) ** 2).sum(-1) / counts   # every row observed: the weights would all be 1
     m = mask.to(pred.dtype)                                   # no copy when `mask` already is the weights
     return ((pred - y) ** 2 * m).sum(-1) / (m.sum(-1).clamp(min=1) if counts is None or counts.dtype != m.dtype else counts)
