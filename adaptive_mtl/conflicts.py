@@ -93,13 +93,18 @@ class SnrStatistic(ConflictStatistic):
         average.lerp_(gradients, 1 - beta)
         self.squared_norm_average.lerp_(_dot(gradients, gradients), 1 - beta)
         if step + 1 < 2: return average.new_zeros(average.shape[:-3] + average.shape[-2:-1])
-        decay = beta ** (step + 1)
-        noise_ratio = (1 - beta) * (1 + decay) / ((1 + beta) * (1 - decay))               # c_t: rho under pure noise
+        scale, shift = self.coefficients(step)
         squared_norm = _dot(average, average)
         opposed = _dot(average, average.sum(-3, keepdim=True)) < squared_norm    # <m_k, M - m_k> < 0
-        share = (squared_norm.div_(self.squared_norm_average.clamp(min=1e-30)).mul_(1 / ((1 - decay) * (1 - noise_ratio)))
-                 .sub_(noise_ratio / (1 - noise_ratio)).clamp_(0, 1))                     # q = (rho - c_t) / (1 - c_t)
+        share = squared_norm.div_(self.squared_norm_average.clamp(min=1e-30)).mul_(scale).sub_(shift).clamp_(0, 1)   # q = (rho - c_t) / (1 - c_t)
         return share.mul_(opposed).mean(-2)
+
+    def coefficients(self, step: int) -> tuple:
+        "`(scale, shift)` with `q = (|m|^2 / s) * scale - shift` at `step` (bias correction and `c_t`, rho under pure noise); `(0, 0)` at step 0, which has no value."
+        if step + 1 < 2: return 0.0, 0.0
+        beta = self.beta; decay = beta ** (step + 1)
+        noise_ratio = (1 - beta) * (1 + decay) / ((1 + beta) * (1 - decay))               # c_t
+        return 1 / ((1 - decay) * (1 - noise_ratio)), noise_ratio / (1 - noise_ratio)
 
     def flush(self) -> None:
         "Set the averages below `tiny` (squared norms below `tiny`²) to 0 before they decay into the subnormal range."

@@ -9,6 +9,7 @@ import torch
 from fastcore.basics import patch
 from .layers import MultiTaskMLP, RowTie, SplittableLinear
 from .conflicts import STATISTICS, ConflictStatistic, SnrStatistic, make_statistic
+from .fused_snr import fused_update, fusable
 
 # %% auto #0
 __all__ = ['SUPPORTED_OPTIMIZERS', 'row_grads', 'reference_row_grads', 'check_optimizer', 'NodeController', 'n_params']
@@ -58,14 +59,15 @@ class NodeController:
                  window: int | None = None, # no split from this step on, and tracking stops (None: decide until training ends)
                  max_split_fraction: float = 1.0, # at most this share of each layer's nodes split
                  layers: list | None = None, # indices of the trunk layers to adapt (None: every layer)
-                 beta: float = 0.9): # moving-average rate of the "snr" statistic
+                 beta: float = 0.9, # moving-average rate of the "snr" statistic
+                 fused: bool = True): # with "snr" on a float32 CPU network: one compiled pass per layer (`05_fused`); False: the PyTorch ops
         if int(warmup) < 0 or int(sign_threshold) < 1: raise ValueError(f"need warmup >= 0 and sign_threshold >= 1, got {warmup}, {sign_threshold}")
         if window is not None and int(window) <= int(warmup): raise ValueError(f"window (last decision step) must exceed warmup, got {window} <= {warmup}")
         if not 0 <= max_split_fraction <= 1: raise ValueError(f"max_split_fraction must be in [0, 1], got {max_split_fraction}")
         if not 0 <= beta < 1: raise ValueError(f"beta must be in [0, 1), got {beta}")
         self.statistic = make_statistic(statistic, float(tau), beta)
         self.warmup, self.sign_threshold, self.window = int(warmup), int(sign_threshold), window
-        self.max_split_fraction, self.layers = max_split_fraction, layers
+        self.max_split_fraction, self.layers, self.fused = max_split_fraction, layers, fused
         self._events, self.layer_indices, self.stacked = [[]], [], None
 
     @property
@@ -112,8 +114,9 @@ def _bind(self: NodeController, trunk, stacked):
     n_tasks, n_nodes, device = trunk[0].n_tasks, self.node_offsets[-1], trunk[0].weight.device
     if stacked is not None: device = stacked[0][0].device
     n_dims = 1 if self.statistic.rows == "bias" else max(layer.in_features for layer in self.tracked_layers) + 1
-    self.gradients = torch.zeros(R, n_tasks, n_nodes, n_dims, device=device)
-    self.statistic.start(n_tasks, n_nodes, n_dims, device, replicates=R)
+    self._kernel = self.fused and fusable(self.statistic, trunk[0].weight if stacked is None else stacked[0][0])
+    self.gradients = None if self._kernel else torch.zeros(R, n_tasks, n_nodes, n_dims, device=device)   # the kernel reads `.grad` itself
+    self._dims = (n_tasks, n_nodes, n_dims); self.statistic.start(n_tasks, n_nodes, n_dims, device, replicates=R)
     self._run, self._run_bound = torch.zeros(R, n_nodes, dtype=torch.long, device=device), 0   # the bound: no run is longer (known without a sync)
     self.run_length = self._run if stacked is not None else self._run[0]      # one network: `[nodes]`
     self._conflict_count, self._shared_node_steps = torch.zeros(R, n_nodes, device=device), torch.zeros(R, dtype=torch.long, device=device)
@@ -122,7 +125,8 @@ def _bind(self: NodeController, trunk, stacked):
 
 @patch
 def _views(self: NodeController):
-    "Each tracked layer's weight and bias rows in the padded gradient buffer (one network: without the replicate axis); a statistic of the biases alone: no weight rows."
+    "Each tracked layer's weight and bias rows in the padded gradient buffer (one network: without the replicate axis); a statistic of the biases alone: no weight rows; the kernel: no buffer."
+    if self.gradients is None: self._gradient_views = None; return
     buffer, bias_only = self.gradients if self.stacked is not None else self.gradients[0], self.statistic.rows == "bias"
     self._gradient_views = [(None if bias_only else buffer[..., a:b, :layer.in_features], buffer[..., a:b, 0 if bias_only else layer.in_features])
                             for layer, a, b in zip(self.tracked_layers, self.node_offsets, self.node_offsets[1:])]
@@ -134,10 +138,10 @@ def keep_replicates(self: NodeController,
     "Go on with the replicates at `keep` only, each with its state unchanged (the others stopped)."
     idx = torch.tensor(keep); statistic = self.statistic.state_dict(idx)   # the kept replicates' state
     self.stacked, self._events = [tuple(t) for t in stacked], [self._events[i] for i in keep]
-    self.gradients, self._run = self.gradients[idx], self._run[idx]; self.run_length = self._run
+    if self.gradients is not None: self.gradients = self.gradients[idx]
+    self._run = self._run[idx]; self.run_length = self._run
     self._conflict_count, self._shared_node_steps = self._conflict_count[idx], self._shared_node_steps[idx]
-    K, n_nodes, n_dims = self.gradients.shape[1:]
-    self.statistic.start(K, n_nodes, n_dims, self.gradients.device, replicates=len(keep))
+    self.statistic.start(*self._dims, self._run.device, replicates=len(keep))
     self.statistic.load_state_dict(statistic); self._views(); self._sync()
 
 @patch
@@ -165,13 +169,16 @@ def update(self: NodeController,
     with torch.no_grad():
         if self.stacked is None and sum(layer.mask_version for layer in self.trunk) != self._mask_version: self._sync()   # a mask changed outside
         grads = self._grads()
-        for (weight_grad, bias_grad), (weight_rows, bias_rows) in zip(grads, self._gradient_views):
-            if weight_rows is not None: weight_rows.copy_(weight_grad)
-            bias_rows.copy_(bias_grad)
-        self._tie_tracked(grads)                                                           # the tie the layers left to us
-        value = self.statistic(self.gradients, self.step)                                  # [R, nodes]
-        conflict = self.statistic.conflicts(value).logical_and_(self._shared)
-        self._run.add_(1).mul_(conflict); self._conflict_count.add_(conflict); self._shared_node_steps.add_(self._n_shared)
+        if self._kernel: value = self._fused_step(grads)                                  # all of the below in one pass per layer
+        else:
+            for (weight_grad, bias_grad), (weight_rows, bias_rows) in zip(grads, self._gradient_views):
+                if weight_rows is not None: weight_rows.copy_(weight_grad)
+                bias_rows.copy_(bias_grad)
+            self._tie_tracked(grads)                                                       # the tie the layers left to us
+            value = self.statistic(self.gradients, self.step)                              # [R, nodes]
+            conflict = self.statistic.conflicts(value).logical_and_(self._shared)
+            self._run.add_(1).mul_(conflict); self._conflict_count.add_(conflict)
+        self._shared_node_steps.add_(self._n_shared)
         step, new, self._run_bound = self.step, [[] for _ in self._events], self._run_bound + 1   # a run grows by at most 1 a step
         self.step += 1
         if step >= self.warmup and (self.window is None or step < self.window) and self._run_bound >= self.sign_threshold:
@@ -194,6 +201,12 @@ def _tie_tracked(self: NodeController, grads: list):
     "Tie the tracked layers' gradients in place, as their backward pass does when untracked (the untied ones are in the buffer by now)."
     for (weight_grad, bias_grad), i in zip(grads, self.layer_indices):
         self._ties[i](weight_grad, weight_grad); self._ties[i](bias_grad, bias_grad)
+
+@patch
+def _fused_step(self: NodeController, grads: list) -> torch.Tensor:
+    "`fused_update` on the tracked layers' gradients (one network's get a replicate axis of 1): the values `[R, nodes]`, the run lengths, counts and ties updated."
+    if self.stacked is None: grads = [(weight_grad[None], bias_grad[None]) for weight_grad, bias_grad in grads]
+    return fused_update(grads, self.node_offsets, self.statistic, self.step, self._shared, self._run, self._conflict_count)
 
 @patch
 def _grads(self: NodeController) -> list:

@@ -180,3 +180,20 @@ def test_fit_save_load_keeps_splits(optimizer):
     for la, lb in zip(r.model.trunk, b.model.trunk): assert torch.equal(la.split_mask, lb.split_mask)
     assert (b.predict(sim.test) == r.predict(sim.test)).all()
     assert b.events.equals(r.events) and b.n_params == r.n_params
+
+
+@pytest.mark.parametrize("scenario", ["related", "unrelated", "mixed"])
+def test_fused_controller_fits_as_the_pytorch_ops(scenario, monkeypatch):
+    "AHPS with the controller's compiled pass (the default) and with its PyTorch ops: the same splits, the same fit to float rounding."
+    import functools, adaptive_mtl.methods as methods
+    d = make_simulation(scenario, n_tasks=6, n_train=100, seed=3)
+    fused = fit(AHPS(), d.train, d.val, epochs=30, batch_size=32, progress=False, seed=3)
+    assert fused.method._ctl._kernel
+    monkeypatch.setattr(methods, "NodeController", functools.partial(NodeController, fused=False))
+    plain = fit(AHPS(), d.train, d.val, epochs=30, batch_size=32, progress=False, seed=3)
+    assert not plain.method._ctl._kernel
+    columns = ["step", "layer", "node", "run_length"]
+    assert fused.events[columns].equals(plain.events[columns])
+    if scenario != "related": assert len(fused.events) > 0                     # decisions were made and agree
+    for (name, a), b in zip(fused.model.state_dict().items(), plain.model.state_dict().values()):
+        torch.testing.assert_close(a, b, rtol=1e-4, atol=1e-6, msg=name)
