@@ -9,7 +9,7 @@ import torch
 from fastcore.basics import patch
 from .layers import MultiTaskMLP, RowTie, SplittableLinear
 from .conflicts import STATISTICS, ConflictStatistic, SnrStatistic, make_statistic
-from .fused_snr import fused_update, fusable
+from .fused_snr import FusedSnrStep, fusable
 
 # %% auto #0
 __all__ = ['SUPPORTED_OPTIMIZERS', 'row_grads', 'reference_row_grads', 'check_optimizer', 'NodeController', 'n_params']
@@ -115,6 +115,7 @@ def _bind(self: NodeController, trunk, stacked):
     if stacked is not None: device = stacked[0][0].device
     n_dims = 1 if self.statistic.rows == "bias" else max(layer.in_features for layer in self.tracked_layers) + 1
     self._kernel = self.fused and fusable(self.statistic, trunk[0].weight if stacked is None else stacked[0][0])
+    self._fused_step = FusedSnrStep(self.statistic, self.node_offsets[:-1]) if self._kernel else None
     self.gradients = None if self._kernel else torch.zeros(R, n_tasks, n_nodes, n_dims, device=device)   # the kernel reads `.grad` itself
     self._dims = (n_tasks, n_nodes, n_dims); self.statistic.start(n_tasks, n_nodes, n_dims, device, replicates=R)
     self._run, self._run_bound = torch.zeros(R, n_nodes, dtype=torch.long, device=device), 0   # the bound: no run is longer (known without a sync)
@@ -156,6 +157,7 @@ def _sync(self: NodeController):
     self._shared = ~torch.cat(self._masks(), -1)
     self._ties = [layer.row_tie for layer in self.trunk] if self.stacked is None else [RowTie(mask) for mask in self._masks(tracked=False)]
     self._n_shared, self._mask_version = self._shared.sum(-1), sum(layer.mask_version for layer in self.trunk)
+    if self._fused_step is not None: self._fused_step.bind(self._shared, self._run, self._conflict_count)   # the tensors it works on now
 
 # %% ../nbs/05_hard.ipynb #44d29089
 @patch
@@ -169,7 +171,7 @@ def update(self: NodeController,
     with torch.no_grad():
         if self.stacked is None and sum(layer.mask_version for layer in self.trunk) != self._mask_version: self._sync()   # a mask changed outside
         grads = self._grads()
-        if self._kernel: value = self._fused_step(grads)                                  # all of the below in one pass per layer
+        if self._kernel: value = self._fused_step(grads, self.step)                       # all of the below in one pass per layer
         else:
             for (weight_grad, bias_grad), (weight_rows, bias_rows) in zip(grads, self._gradient_views):
                 if weight_rows is not None: weight_rows.copy_(weight_grad)
@@ -201,12 +203,6 @@ def _tie_tracked(self: NodeController, grads: list):
     "Tie the tracked layers' gradients in place, as their backward pass does when untracked (the untied ones are in the buffer by now)."
     for (weight_grad, bias_grad), i in zip(grads, self.layer_indices):
         self._ties[i](weight_grad, weight_grad); self._ties[i](bias_grad, bias_grad)
-
-@patch
-def _fused_step(self: NodeController, grads: list) -> torch.Tensor:
-    "`fused_update` on the tracked layers' gradients (one network's get a replicate axis of 1): the values `[R, nodes]`, the run lengths, counts and ties updated."
-    if self.stacked is None: grads = [(weight_grad[None], bias_grad[None]) for weight_grad, bias_grad in grads]
-    return fused_update(grads, self.node_offsets, self.statistic, self.step, self._shared, self._run, self._conflict_count)
 
 @patch
 def _grads(self: NodeController) -> list:
