@@ -88,10 +88,10 @@ class FusedSnrStep:
     def _sums(self, i, weight_grad, bias_grad) -> tuple:
         "Layer i's gradients summed over the tasks into buffers kept from step to step (their numpy views)."
         kept = self._totals.get(i)
-        if kept is None or kept[0].shape[1:] != weight_grad.shape[1:] or kept[0].dim() != weight_grad.dim():
+        if kept is None or kept[0] != weight_grad.shape:                          # first step, or fewer replicates go on
             buffers = (torch.empty_like(weight_grad[:1] if weight_grad.dim() == 3 else weight_grad[:, :1]),
                        torch.empty_like(bias_grad[:1] if bias_grad.dim() == 2 else bias_grad[:, :1]))
-            kept = self._totals[i] = (weight_grad, *buffers, *(b.numpy() for b in buffers))
+            kept = self._totals[i] = (weight_grad.shape, *buffers, *(b.numpy() for b in buffers))
         torch.sum(weight_grad, -3, keepdim=True, out=kept[1]); torch.sum(bias_grad, -2, keepdim=True, out=kept[2])
         return kept[3], kept[4]
 
