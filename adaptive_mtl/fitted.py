@@ -177,8 +177,7 @@ def random_effects(self: FitResult) -> pd.DataFrame:
     "Every task's BLUPs and their standard errors in original units, one row per task."
     T, _ = _units(self); q = self.random.n_design
     b, cov = self.random.b[:, :q] @ T.T, T @ self.random.b_cov[:, :q, :q] @ T.T
-    se = torch.diagonal(cov, dim1=-2, dim2=-1).sqrt()
-    names = _effect_names(self)
+    se, names = torch.diagonal(cov, dim1=-2, dim2=-1).sqrt(), _effect_names(self)
     return pd.DataFrame({**{n: b[:, i].numpy() for i, n in enumerate(names)}, **{f"se_{n}": se[:, i].numpy() for i, n in enumerate(names)}},
                         index=pd.Index(self.task_names, name="task"))
 
@@ -195,8 +194,7 @@ def _predictive_sd(self: FitResult, data: MultiTaskData) -> np.ndarray:
     code = {str(t): i for i, t in enumerate(self.task_names)}
     task = np.array([code.get(str(data.task_names[t]), -1) for t in data.task]) if data.layout == "groups" else None
     if self.random is None: return _residual_sd(self, data, task)
-    x = torch.as_tensor(self.scaler.x(data.X[:, self.schema.feature_order(data)]), dtype=torch.float32)
-    re = self.random
+    x, re = torch.as_tensor(self.scaler.x(data.X[:, self.schema.feature_order(data)]), dtype=torch.float32), self.random
     X, Z = re.design(x, _head_features(self, x, task) if re.head else None)
     _, sd = predict_lmm(LMMFit(re.beta, re.G, re.sigma2, re.b, re.b_cov, 0, True, re.beta_cov, re.cross_cov), X, Z, task)
     return sd * float(np.mean(self.scaler.y_std))

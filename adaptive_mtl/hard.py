@@ -114,9 +114,9 @@ def _bind(self: NodeController, trunk, stacked):
     n_tasks, n_nodes, device = trunk[0].n_tasks, self.node_offsets[-1], trunk[0].weight.device
     if stacked is not None: device = stacked[0][0].device
     n_dims = 1 if self.statistic.rows == "bias" else max(layer.in_features for layer in self.tracked_layers) + 1
-    self._kernel = self.fused and fusable(self.statistic, trunk[0].weight if stacked is None else stacked[0][0])
-    self._fused_step = FusedSnrStep(self.statistic, self.node_offsets[:-1]) if self._kernel else None
-    self.gradients = None if self._kernel else torch.zeros(R, n_tasks, n_nodes, n_dims, device=device)   # the kernel reads `.grad` itself
+    fused = self.fused and fusable(self.statistic, trunk[0].weight if stacked is None else stacked[0][0])
+    self._fused_step = FusedSnrStep(self.statistic, self.node_offsets[:-1]) if fused else None     # None: the PyTorch ops
+    self.gradients = None if fused else torch.zeros(R, n_tasks, n_nodes, n_dims, device=device)   # the kernel reads `.grad` itself
     self._dims = (n_tasks, n_nodes, n_dims); self.statistic.start(n_tasks, n_nodes, n_dims, device, replicates=R)
     self._run, self._run_bound = torch.zeros(R, n_nodes, dtype=torch.long, device=device), 0   # the bound: no run is longer (known without a sync)
     self.run_length = self._run if stacked is not None else self._run[0]      # one network: `[nodes]`
@@ -171,7 +171,7 @@ def update(self: NodeController,
     with torch.no_grad():
         if self.stacked is None and sum(layer.mask_version for layer in self.trunk) != self._mask_version: self._sync()   # a mask changed outside
         grads = self._grads()
-        if self._kernel: value = self._fused_step(grads, self.step)                       # all of the below in one pass per layer
+        if self._fused_step is not None: value = self._fused_step(grads, self.step)         # all of the below in one pass per layer
         else:
             for (weight_grad, bias_grad), (weight_rows, bias_rows) in zip(grads, self._gradient_views):
                 if weight_rows is not None: weight_rows.copy_(weight_grad)

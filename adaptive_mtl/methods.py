@@ -30,8 +30,9 @@ class Method:
     "Base class: builds the model; optional penalty, after-backward action, warm-up, log and state."
     sharing, name = "none", "Method"
     def __init_subclass__(cls, **kw):
-        "Register every method under its lower-cased class name (`METHODS`); `name` is the class name."
-        super().__init_subclass__(**kw); cls.name = cls.__name__; METHODS[cls.__name__.lower()] = cls
+        "Register every method under its lower-cased class name (`METHODS`; not a private `_Name`, e.g. a study's helper); `name` is the class name."
+        super().__init_subclass__(**kw); cls.name = cls.__name__
+        if not cls.__name__.startswith("_"): METHODS[cls.__name__.lower()] = cls
 
     def config(self) -> dict:
         "The constructor arguments (enough to rebuild the method)."

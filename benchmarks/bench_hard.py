@@ -4,7 +4,7 @@ Part 1 times one training step with fused Adam, as `fit` runs it (forward, backw
 AHPS's network with its NodeController (default statistic), in three phases: deciding with nothing split yet
 (tied shared rows + per-task gradients + statistic), deciding with 25% of the nodes split, and after the decision
 window (tracking off, 25% split); deciding with nothing split again with the controller's PyTorch ops in place of its
-compiled pass (`NodeController(fused=False)`, what `fused_update` replaces); the floor of any AHPS layout with the PyTorch ops, built from the package's products
+compiled pass (`NodeController(fused=False)`, what `FusedSnrStep` replaces); the floor of any AHPS layout with the PyTorch ops, built from the package's products
 (`task_linear`): an HPS step (shared weights, nothing to tie, Adam on one copy) that also copies every task's row gradients into the statistic's buffer during its backward
 pass and runs the statistic and the run lengths; and, for reference, the same HPS network as plain PyTorch with one matrix product
 over every task's rows per trunk layer (not the package's HPS, which broadcasts the shared weights to a batched product). Part 2 times getting every task's gradient on every trunk row:

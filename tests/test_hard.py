@@ -188,10 +188,10 @@ def test_fused_controller_fits_as_the_pytorch_ops(scenario, monkeypatch):
     import functools, adaptive_mtl.methods as methods
     d = make_simulation(scenario, n_tasks=6, n_train=100, seed=3)
     fused = fit(AHPS(), d.train, d.val, epochs=30, batch_size=32, progress=False, seed=3)
-    assert fused.method._ctl._kernel
+    assert fused.method._ctl._fused_step is not None
     monkeypatch.setattr(methods, "NodeController", functools.partial(NodeController, fused=False))
     plain = fit(AHPS(), d.train, d.val, epochs=30, batch_size=32, progress=False, seed=3)
-    assert not plain.method._ctl._kernel
+    assert plain.method._ctl._fused_step is None
     columns = ["step", "layer", "node", "run_length"]
     assert fused.events[columns].equals(plain.events[columns])
     if scenario != "related": assert len(fused.events) > 0                     # decisions were made and agree
