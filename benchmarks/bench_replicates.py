@@ -3,9 +3,11 @@
 Both sides do the same work (the mixed scenario with K tasks, one data draw per seed, early stopping on validation) and give
 the same results (the script prints the largest relative difference in test MSE over the R replicates); they are timed in
 one run, each side after a warm-up call, interleaved `--reps` times (medians), on one thread unless `--threads` says more.
+As in `bench_fit.py`, every timed call starts from a full garbage collection, with neither side's results alive (their
+test MSEs are kept, the fits dropped), so neither pays for collecting what the other left.
 Usage: python benchmarks/bench_replicates.py [--replicates 20] [--tasks 8] [--rows 200] [--epochs 60] [--methods stl,hps,sps,ahps,asps] [--reps 3]
        [--batches 32,full] [--threads 1]"""
-import argparse, statistics, time
+import argparse, gc, statistics, time
 import torch
 from adaptive_mtl.datasets import make_simulation
 from adaptive_mtl.trainer import fit
@@ -29,15 +31,15 @@ def main():
         for b in a.batches.split(","):
             bs = 10 ** 6 if b == "full" else int(b)
             fit_replicates(name, draws[:2], seeds[:2], epochs=2, batch_size=bs); fit(name, *draws[0], epochs=2, batch_size=bs, progress=False)
-            times = {"batched": [], "alone": []}
+            times, mse = {"batched": [], "alone": []}, {}
+            sides = {"batched": lambda: fit_replicates(name, draws, seeds, epochs=a.epochs, batch_size=bs),
+                     "alone": lambda: [fit(name, tr, va, seed=sd, epochs=a.epochs, batch_size=bs, progress=False) for (tr, va), sd in zip(draws, seeds)]}
             for _ in range(a.reps):
-                t = time.perf_counter(); batched = fit_replicates(name, draws, seeds, epochs=a.epochs, batch_size=bs)
-                times["batched"].append(time.perf_counter() - t); t = time.perf_counter()
-                alone = [fit(name, tr, va, seed=sd, epochs=a.epochs, batch_size=bs, progress=False) for (tr, va), sd in zip(draws, seeds)]
-                times["alone"].append(time.perf_counter() - t)
+                for side, run in sides.items():
+                    gc.collect(); t = time.perf_counter(); fits = run(); times[side].append(time.perf_counter() - t)
+                    mse[side] = [f.evaluate(d.test).loc["overall", "mse"] for f, d in zip(fits, sims)]; del fits
             tb, ts = statistics.median(times["batched"]), statistics.median(times["alone"])
-            rel = max(abs(x.evaluate(d.test).loc["overall", "mse"] / y.evaluate(d.test).loc["overall", "mse"] - 1)
-                      for x, y, d in zip(batched, alone, sims))
+            rel = max(abs(x / y - 1) for x, y in zip(mse["batched"], mse["alone"]))
             print(f"{name:>6} {b:>6} {ts:>9.2f} {tb:>10.2f} {ts / tb:>6.1f}x {rel:>14.1e}", flush=True)
 
 if __name__ == "__main__": main()
