@@ -11,7 +11,7 @@ from torch.func import functional_call
 from .hard import NodeController
 from .methods import AHPS, ASPS, SPS, StepInfo
 from .similarity import SIMILARITY_SOURCES
-from .soft import AdaptiveSoftPenalty, SignRule, _grads_or_zeros
+from .soft import AdaptiveSoftPenalty, SignRule, _grads_or_zeros, _subtract_product
 from .decay import _to_remove
 
 # %% auto #0
@@ -67,7 +67,8 @@ def _stacked_couplings(couplings: list, # R `GraphCoupling`s, refreshed, one per
             else: mask[r].copy_(c.mask)
         return stacked
     masked = any(c.mask is not None for c in couplings)
-    return ([c.weights for c in couplings],
+    A = [c.weights for c in couplings]
+    return (A if A[0].is_sparse else torch.stack(A),
             torch.stack([c.mask if c.mask is not None else c.active_weight.new_ones(K, P) for c in couplings]) if masked else None,
             torch.stack([c.active_weight.expand(K, P) for c in couplings]),
             torch.stack([torch.as_tensor(c.scale).to(c.weights).expand(K, P) for c in couplings]) if masked else couplings[0].scale)
@@ -82,7 +83,7 @@ def _stacked_graph_penalty(couplings: list, # R `GraphCoupling`s, refreshed, one
     W.sub_(W.mean(1, keepdim=True))                                        # fresh tensors updated in place: fewer large allocations
     A, mask, active, scale = stacked or _stacked_couplings(couplings)
     MW, U = W if mask is None else mask * W, active * W
-    for u, a, mw in zip(U, A, MW): torch.addmm(u, a, mw, alpha=-1, out=u)   # as alone: a batched product rounds differently at some sizes
+    _subtract_product(U, A, MW)                                            # one product on one thread, each replicate's as alone
     grad = U * scale
     split = lambda t: [c.reshape(p.shape) for c, p in zip(t.split(couplings[0].sizes, -1), params)]
     return 0.5 * W.mul_(grad).sum((1, 2)), split(grad), split(U)

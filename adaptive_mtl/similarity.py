@@ -78,6 +78,11 @@ def prediction_correlation(model, x: torch.Tensor, mask: torch.Tensor | None = N
     return cosine_matrix(pred, center=True)
 
 # %% ../nbs/03_similarity.ipynb #p1107a02
+def _tanh_features(p: int, n_features: int, seed: int, device) -> callable:
+    "The random features $\\tanh(\\Omega^\\top x/\\sqrt p)$ of rows `[n,p]`, in float64, as $2\\sigma(2z)-1$: the same function, several times faster than float64 `tanh` on a CPU."
+    W = torch.randn(p, n_features, generator=torch.Generator().manual_seed(seed), dtype=torch.float64).to(device) * (2 / math.sqrt(p))
+    return lambda r: torch.sigmoid(r.double() @ W).mul_(2).sub_(1)
+
 @torch.no_grad()
 def _pilot_fits(x, y, mask, n_features, alpha, seed, max_rows) -> tuple:
     "`(b [K,q], R [n,q], v [K])`: per-task ridge coefficients on random features, the pooled rows' features, each fit's noise on them."
@@ -86,21 +91,25 @@ def _pilot_fits(x, y, mask, n_features, alpha, seed, max_rows) -> tuple:
     if n_features < 1: raise ValueError(f"n_features must be positive, got {n_features}")
     K, n, p = x.shape
     m = torch.ones(K, n, dtype=torch.bool, device=x.device) if mask is None else mask.bool()
-    W = torch.randn(p, n_features, generator=torch.Generator().manual_seed(seed), dtype=torch.float64).to(x.device)
-    feats = lambda r: torch.tanh(r.double() @ W / math.sqrt(p))
-    rows = feats(pooled_inputs(x, mask, max_rows))
-    mu, sd = rows.mean(0), rows.std(0).clamp(min=1e-12)
-    R = (rows - mu) / sd; G = R.T @ R / len(R)
-    eye = alpha * torch.eye(n_features, dtype=torch.float64, device=x.device)
-    b, v = [], []
+    feats, counts = _tanh_features(p, n_features, seed, x.device), m.sum(1).tolist()
+    R = feats(pooled_inputs(x, mask, max_rows)); mu = R.mean(0); R.sub_(mu)
+    sd = ((R ** 2).sum(0) / max(len(R) - 1, 1)).sqrt_().clamp_(min=1e-12); R.div_(sd)   # standardised over the pooled rows
+    own = not (K > 1 and x.stride(0) == 0) and len(R) == sum(counts) and K * n_features ** 2 <= 2 ** 24
+    ends = np.cumsum([0] + counts)                       # `own`: the pooled rows are the tasks' rows in turn (nothing left out)
+    G = None if own else R.T @ R / len(R)                # own: summed from the tasks' Gram matrices below, the same matrix
+    eye, b, noise = alpha * torch.eye(n_features, dtype=torch.float64, device=x.device), [], []
     for k in range(K):                                   # one task at a time: memory for one task's features only
-        F, t = (feats(x[k][m[k]]) - mu) / sd, y[k][m[k]].double()
-        if len(t): F, t = F - F.mean(0), t - t.mean()    # centred per task (a task without rows gets b = 0)
-        gram = F.T @ F; A_inv = torch.linalg.inv(gram + eye); bk = A_inv @ (F.T @ t); b.append(bk)
-        P = A_inv @ gram                                 # q x q: tr(F A^-1 F') = tr(P), tr(A^-1 F'F A^-1 G) = sum(P A^-1 * G), G symmetric
-        s2 = ((t - F @ bk) ** 2).sum() / max(len(t) - float(torch.trace(P)) - 1, 1.0)   # the fit's residual variance
-        v.append(s2 * (P @ A_inv * G).sum())            # mean variance of its function on the pooled rows
-    return torch.stack(b), R, torch.stack(v) if K else torch.zeros(0)
+        F, t = R[ends[k]:ends[k + 1]] if own else (feats(x[k][m[k]]) - mu) / sd, y[k][m[k]].double()
+        centre = F.mean(0) if len(t) else None
+        if len(t): F, t = F - centre, t - t.mean()       # centred per task (a task without rows gets b = 0)
+        gram = F.T @ F; A_inv = torch.cholesky_inverse(torch.linalg.cholesky(gram + eye)); bk = A_inv @ (F.T @ t); b.append(bk)
+        if own and len(t): G = gram + len(t) * torch.outer(centre, centre) + (0 if G is None else G)
+        trace = n_features - alpha * float(torch.trace(A_inv))   # P = A^-1 F'F = I - αA^-1: tr(F A^-1 F') = tr(P)
+        s2 = ((t - F @ bk) ** 2).sum() / max(len(t) - trace - 1, 1.0)   # the fit's residual variance
+        N = s2 * (A_inv - alpha * A_inv @ A_inv)        # s2 P A^-1: tr(s2 A^-1 F'F A^-1 G) = sum(s2 P A^-1 * G), G symmetric
+        noise.append(N if own else (N * G).sum())        # own: kept until G is summed
+    if own: G = G / len(R); noise = [(N * G).sum() for N in noise]
+    return torch.stack(b), R, torch.stack(noise) if K else torch.zeros(0)   # v: mean variance of each function on the pooled rows
 
 def pilot_similarity(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None = None, n_features: int = 100,
                      alpha: float = 1.0, seed: int = 0, max_rows: int = 4096) -> torch.Tensor:

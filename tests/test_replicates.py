@@ -108,3 +108,15 @@ def test_asps_replicates_with_the_nearest_neighbour_graph(monkeypatch):
     assert coupling.weights.is_sparse and coupling.neighbours == 2 and coupling.weights._nnz() < 10 * 10
     for b, a in zip(batched, alone):
         pd.testing.assert_frame_equal(b.history.drop(columns="seconds"), a.history.drop(columns="seconds"))
+
+@pytest.mark.parametrize("K", [2, 3, 5, 6, 7, 8, 9, 16, 33])
+def test_graph_product_rounds_each_replicate_as_alone(K):
+    "ASPS's graph product over R stacked replicates gives each replicate's slice the bits of its product alone (with two threads MKL's batched product does not at K = 5, 6, 7, 9; `_subtract_product` runs it on one thread)."
+    import torch
+    from adaptive_mtl.soft import _subtract_product
+    g = torch.Generator().manual_seed(K)
+    for P in (17, 330, 1408):
+        A, B, U = torch.rand(20, K, K, generator=g), torch.randn(20, K, P, generator=g), torch.randn(20, K, P, generator=g)
+        alone = torch.stack([_subtract_product(U[r].clone(), A[r], B[r]) for r in range(20)])
+        assert torch.equal(_subtract_product(U.clone(), A, B), alone)
+        torch.testing.assert_close(alone[3], U[3] - A[3] @ B[3])                    # and it is U - AB
