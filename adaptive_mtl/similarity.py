@@ -83,6 +83,25 @@ def _tanh_features(p: int, n_features: int, seed: int, device) -> callable:
     W = torch.randn(p, n_features, generator=torch.Generator().manual_seed(seed), dtype=torch.float64).to(device) * (2 / math.sqrt(p))
     return lambda r: torch.sigmoid(r.double() @ W).mul_(2).sub_(1)
 
+def _ridge(F: torch.Tensor,  # one task's centred features `[n,q]`
+           t: torch.Tensor,  # its centred targets `[n]`
+           alpha: float,     # the ridge penalty
+           gram=None,        # `F'F`, if already computed
+          ) -> tuple:
+    "`(b [q], v)`: the ridge fit's coefficients, and `v(G)`, its function's mean noise variance on pooled rows whose Gram matrix is `G` [q,q]. With fewer rows than features, in the dual form (an n × n solve instead of a q × q one)."
+    (n, q), I = F.shape, lambda d: torch.eye(d, dtype=F.dtype, device=F.device)
+    if 0 < n < q:                                        # M = (FF' + αI)^-1: A^-1 F' = F'M, A^-1 F'F A^-1 = F'M²F
+        M = torch.cholesky_inverse(torch.linalg.cholesky(F @ F.T + alpha * I(n)))
+        b, trace, MM = F.T @ (M @ t), n - alpha * float(torch.trace(M)), M @ M   # tr(F A^-1 F') = tr(I - αM)
+        noise = lambda G: (MM * (F @ G @ F.T)).sum()   # tr(F'M²F G) = sum(M² * FGF'), both symmetric
+    else:
+        A_inv = torch.cholesky_inverse(torch.linalg.cholesky((F.T @ F if gram is None else gram) + alpha * I(q)))
+        b, trace = A_inv @ (F.T @ t), q - alpha * float(torch.trace(A_inv))   # P = A^-1 F'F = I - αA^-1: tr(F A^-1 F') = tr(P)
+        N = A_inv - alpha * A_inv @ A_inv               # P A^-1: tr(A^-1 F'F A^-1 G) = sum(P A^-1 * G), G symmetric
+        noise = lambda G: (N * G).sum()
+    s2 = ((t - F @ b) ** 2).sum() / max(n - trace - 1, 1.0)   # the fit's residual variance
+    return b, lambda G: s2 * noise(G)
+
 @torch.no_grad()
 def _pilot_fits(x, y, mask, n_features, alpha, seed, max_rows) -> tuple:
     "`(b [K,q], R [n,q], v [K])`: per-task ridge coefficients on random features, the pooled rows' features, each fit's noise on them."
@@ -97,18 +116,16 @@ def _pilot_fits(x, y, mask, n_features, alpha, seed, max_rows) -> tuple:
     own = not (K > 1 and x.stride(0) == 0) and len(R) == sum(counts) and K * n_features ** 2 <= 2 ** 24
     ends = np.cumsum([0] + counts)                       # `own`: the pooled rows are the tasks' rows in turn (nothing left out)
     G = None if own else R.T @ R / len(R)                # own: summed from the tasks' Gram matrices below, the same matrix
-    eye, b, noise = alpha * torch.eye(n_features, dtype=torch.float64, device=x.device), [], []
+    b, noise = [], []
     for k in range(K):                                   # one task at a time: memory for one task's features only
         F, t = R[ends[k]:ends[k + 1]] if own else (feats(x[k][m[k]]) - mu) / sd, y[k][m[k]].double()
         centre = F.mean(0) if len(t) else None
         if len(t): F, t = F - centre, t - t.mean()       # centred per task (a task without rows gets b = 0)
-        gram = F.T @ F; A_inv = torch.cholesky_inverse(torch.linalg.cholesky(gram + eye)); bk = A_inv @ (F.T @ t); b.append(bk)
+        gram = F.T @ F if own or len(t) >= n_features else None
         if own and len(t): G = gram + len(t) * torch.outer(centre, centre) + (0 if G is None else G)
-        trace = n_features - alpha * float(torch.trace(A_inv))   # P = A^-1 F'F = I - αA^-1: tr(F A^-1 F') = tr(P)
-        s2 = ((t - F @ bk) ** 2).sum() / max(len(t) - trace - 1, 1.0)   # the fit's residual variance
-        N = s2 * (A_inv - alpha * A_inv @ A_inv)        # s2 P A^-1: tr(s2 A^-1 F'F A^-1 G) = sum(s2 P A^-1 * G), G symmetric
-        noise.append(N if own else (N * G).sum())        # own: kept until G is summed
-    if own: G = G / len(R); noise = [(N * G).sum() for N in noise]
+        bk, v = _ridge(F, t, alpha, gram); b.append(bk)
+        noise.append(v if own else v(G))                 # own: kept until G is summed
+    if own: G = G / len(R); noise = [v(G) for v in noise]
     return torch.stack(b), R, torch.stack(noise) if K else torch.zeros(0)   # v: mean variance of each function on the pooled rows
 
 def pilot_similarity(x: torch.Tensor, y: torch.Tensor, mask: torch.Tensor | None = None, n_features: int = 100,
