@@ -113,8 +113,8 @@ def _pilot_fits(x, y, mask, n_features, alpha, seed, max_rows) -> tuple:
     feats, counts = _tanh_features(p, n_features, seed, x.device), m.sum(1).tolist()
     R = feats(pooled_inputs(x, mask, max_rows)); mu = R.mean(0); R.sub_(mu)
     sd = ((R ** 2).sum(0) / max(len(R) - 1, 1)).sqrt_().clamp_(min=1e-12); R.div_(sd)   # standardised over the pooled rows
-    own = not (K > 1 and x.stride(0) == 0) and len(R) == sum(counts) and K * n_features ** 2 <= 2 ** 24
-    ends = np.cumsum([0] + counts)                       # `own`: the pooled rows are the tasks' rows in turn (nothing left out)
+    own = not (K > 1 and x.stride(0) == 0) and len(R) == sum(counts) and K * n_features ** 2 <= 2 ** 22   # the pooled rows are
+    ends = np.cumsum([0] + counts)                       # the tasks' rows in turn (nothing left out), and K q x q matrices fit in 32 MB
     G = None if own else R.T @ R / len(R)                # own: summed from the tasks' Gram matrices below, the same matrix
     b, noise = [], []
     for k in range(K):                                   # one task at a time: memory for one task's features only
