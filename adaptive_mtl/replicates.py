@@ -28,13 +28,13 @@ __all__ = ['REPLICABLE', 'same_epochs', 'fit_replicates', 'ensemble_predict']
 REPLICABLE = ("STL", "HPS", "SPS", "AHPS", "ASPS")   # every method (AHPS and ASPS keep their state per replicate)
 
 class _Objective:
-    "Every replicate's task losses `[R, K]`, penalties `[R]` (the method's `penalty_replicates`) and predictions `[R, K, B]`, from the stacked tensors in one pass of `MultiTaskMLP.stacked`."
+    "Every replicate's task losses `[R, K]`, penalties `[R]` (the method's `penalty_replicates`; None for a method without one) and predictions `[R, K, B]`, from the stacked tensors in one pass of `MultiTaskMLP.stacked`."
     def __init__(self, model, method, codes=None): self.model, self.method, self.codes = model, method, codes
     def __call__(self, params: dict, buffers: dict, x, y, mask, step: int = 0, penalty: bool = True) -> tuple:
         pred = self.model.stacked({**params, **buffers}, x, features=False)[0]
         losses = task_losses(pred, y, mask, codes=self.codes)
         pen = self.method.penalty_replicates(step, (x, y, mask), pred, losses) if penalty else None
-        return losses, losses.new_zeros(losses.shape[0]) if pen is None else pen, pred
+        return losses, pen, pred                                            # pen: None without a penalty
 
 class _StackedAdam:
     "Adam on stacked `[R, ...]` parameters, by the fused kernel `fit`'s Adam runs, so a replicate's update is bit for bit its update alone. The kernel takes whole vectors of 16 lanes and rounds a tensor's last elements its own way: a stacked tensor whose replicate slices are whole vectors takes one pass, any other a pass per slice."
@@ -216,13 +216,19 @@ def _epoch(run, step_fn, method, full, batch_size, seeds, epoch, step) -> tuple:
     for x, y, mask in ([run["full"]] if full else _replicate_batches(run["train"], batch_size, run["gens"], run["full"])):
         if run["random"] is not None: y = y - run["random"].offset(x)        # the networks fit what the mixed models leave
         losses, penalty, pred = step_fn(params, buffers, x, y, mask, step)
-        bad = ~(torch.isfinite(losses).all(1) & torch.isfinite(penalty))
-        if bad.any(): raise TrainingError(f"non-finite loss at step {step} (epoch {epoch}) in the replicate(s) of seed "
-                                          f"{[seeds[run['alive'][r]] for r in torch.nonzero(bad).flatten().tolist()]}; fit them alone to see more")
-        opt.zero_grad(set_to_none=True); (losses.sum() + penalty.sum()).backward()
+        total = losses.sum() if penalty is None else losses.sum() + penalty.sum()
+        if not math.isfinite(total.item()): _check_finite(losses, penalty, [seeds[r] for r in run["alive"]], step, epoch)   # the scalar read once, as in `fit`
+        opt.zero_grad(set_to_none=True); total.backward()
         method.after_backward_replicates(opt, step); opt.step()
-        sums, pen, nb, step = sums + losses.detach(), pen + penalty.detach(), nb + 1, step + 1
-    return step, sums / nb, pen / nb
+        sums, nb, step = sums + losses.detach(), nb + 1, step + 1
+        if penalty is not None: pen = pen + penalty.detach()                # none (STL, HPS, AHPS): no zeros to add and log each step
+    return step, sums / nb, pen / nb if torch.is_tensor(pen) else sums.new_zeros(len(sums))
+
+def _check_finite(losses, penalty, seeds: list, step: int, epoch: int) -> None:
+    "After a non-finite total: a `TrainingError` naming the `seeds` of the replicates whose own losses or penalty are not finite (a total that only overflowed trains on, as each replicate alone would)."
+    bad = ~torch.isfinite(losses).all(1) if penalty is None else ~(torch.isfinite(losses).all(1) & torch.isfinite(penalty))
+    if bad.any(): raise TrainingError(f"non-finite loss at step {step} (epoch {epoch}) in the replicate(s) of seed "
+                                      f"{[seeds[r] for r in torch.nonzero(bad).flatten().tolist()]}; fit them alone to see more")
 
 def _residual(full: tuple, random) -> tuple:
     "Stacked `(x, y, mask)` with the random-effects parts' offsets taken off `y`."

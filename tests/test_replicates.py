@@ -120,3 +120,13 @@ def test_graph_product_rounds_each_replicate_as_alone(K):
         alone = torch.stack([_subtract_product(U[r].clone(), A[r], B[r]) for r in range(20)])
         assert torch.equal(_subtract_product(U.clone(), A, B), alone)
         torch.testing.assert_close(alone[3], U[3] - A[3] @ B[3])                    # and it is U - AB
+
+def test_a_non_finite_loss_names_the_seeds():
+    "A replicate whose loss is no longer finite stops the batch with a `TrainingError` naming its seed, at the step its fit alone stops."
+    from adaptive_mtl.trainer import TrainingError
+    draws = [(s.train, s.val) for s in SIMS]
+    for method in ("stl", "sps"):
+        with pytest.raises(TrainingError, match=r"non-finite loss at step 1 \(epoch 1\) in the replicate\(s\) of seed \[3, 4, 5\]"):
+            fit_replicates(method, draws, SEEDS, lr=1e30, **KW)
+        with pytest.raises(TrainingError, match=r"non-finite loss at step 1 \(epoch 1\)"):
+            fit(method, *draws[0], seed=SEEDS[0], lr=1e30, progress=False, **KW)
