@@ -225,7 +225,7 @@ def _epoch(run, step_fn, method, full, batch_size, seeds, epoch, step) -> tuple:
     return step, sums / nb, pen / nb if torch.is_tensor(pen) else sums.new_zeros(len(sums))
 
 def _check_finite(losses, penalty, seeds: list, step: int, epoch: int) -> None:
-    "After a non-finite total: a `TrainingError` naming the `seeds` of the replicates whose own losses or penalty are not finite (a total that only overflowed trains on, as each replicate alone would)."
+    "After a non-finite total: a `TrainingError` naming the `seeds` of the replicates with a non-finite task loss or penalty; if there is none, the total only overflowed as a sum, and training goes on (as it did before the total was read)."
     bad = ~torch.isfinite(losses).all(1) if penalty is None else ~(torch.isfinite(losses).all(1) & torch.isfinite(penalty))
     if bad.any(): raise TrainingError(f"non-finite loss at step {step} (epoch {epoch}) in the replicate(s) of seed "
                                       f"{[seeds[r] for r in torch.nonzero(bad).flatten().tolist()]}; fit them alone to see more")
