@@ -127,7 +127,7 @@ def _keep(t: torch.Tensor, idx: torch.Tensor) -> torch.Tensor:
     return t[idx]
 
 # %% ../nbs/08_replicates.ipynb #00f7cd61
-def fit_replicates(method,                # 'stl', 'hps', 'sps' or 'ahps' (or the `Method`)
+def fit_replicates(method,                # one of `REPLICABLE` by name ('stl', 'hps', 'sps', 'ahps', 'asps'), or the `Method`
                    draws,                 # one `(train, val)` for all seeds (an ensemble), or a list, one per seed
                    seeds,                 # one seed per replicate: its initialisation and batch order
                    *,
@@ -151,8 +151,7 @@ def fit_replicates(method,                # 'stl', 'hps', 'sps' or 'ahps' (or th
     draws, seeds = _check_replicates(method, draws, list(seeds)), list(seeds)
     hidden, dev, R = layer_widths(hidden), torch_device(device), len(seeds)
     methods = [copy.deepcopy(get_method(method)) for _ in seeds]
-    _checked(methods[0], draws[0][0], draws[0][1], epochs, batch_size, patience, min_epochs, lr, weight_decay, 0.0, "adam",
-             target_prior_rows)
+    _checked(methods[0], draws[0][0], draws[0][1], epochs, batch_size, patience, min_epochs, lr, weight_decay, 0.0, "adam", target_prior_rows)
     slopes = _random_slopes(random_effects, draws[0][0])
     codes, scalers, train, val, sizes = _replicate_tensors(draws, family, fractional, slopes, target_prior_rows, batch_size, dev)
     _keep_heap(16 * R * draws[0][0].n_tasks * min(batch_size, sizes[-1]) * sum(hidden), dev)   # 4 copies of a step's activations
@@ -189,8 +188,7 @@ def _replicate_models(methods, draws, seeds, hidden, activation, slopes, codes, 
     "Each replicate's network, initialised as `fit` initialises it with that seed (zero shared head with random effects; the intercept-only start of counts and 0/1)."
     models = []
     for seed, m, (tr, _) in zip(seeds, methods, draws):
-        _seed(seed, dev)
-        model = m.build(tr.n_features, tr.n_tasks, hidden, activation=activation, shared_head=slopes is not None, offset=tr.offset is not None).to(dev)
+        _seed(seed, dev); model = m.build(tr.n_features, tr.n_tasks, hidden, activation=activation, shared_head=slopes is not None, offset=tr.offset is not None).to(dev)
         if slopes is not None: torch.nn.init.zeros_(model.head.weight); torch.nn.init.zeros_(model.head.bias)
         else: _start_at_intercept(model, tr, codes)
         models.append(model)
@@ -217,18 +215,15 @@ def _epoch(run, step_fn, method, full, batch_size, seeds, epoch, step) -> tuple:
         if run["random"] is not None: y = y - run["random"].offset(x)        # the networks fit what the mixed models leave
         losses, penalty, pred = step_fn(params, buffers, x, y, mask, step)
         total = losses.sum() if penalty is None else losses.sum() + penalty.sum()
-        if not math.isfinite(total.item()): _check_finite(losses, penalty, [seeds[r] for r in run["alive"]], step, epoch)   # the scalar read once, as in `fit`
+        if not math.isfinite(total.item()):                                 # the scalar read once, as in `fit`; a total that only overflowed as a sum trains on
+            bad = ~torch.isfinite(losses).all(1) if penalty is None else ~(torch.isfinite(losses).all(1) & torch.isfinite(penalty))
+            if bad.any(): raise TrainingError(f"non-finite loss at step {step} (epoch {epoch}) in the replicate(s) of seed "
+                                              f"{[seeds[run['alive'][r]] for r in torch.nonzero(bad).flatten().tolist()]}; fit them alone to see more")
         opt.zero_grad(set_to_none=True); total.backward()
         method.after_backward_replicates(opt, step); opt.step()
         sums, nb, step = sums + losses.detach(), nb + 1, step + 1
         if penalty is not None: pen = pen + penalty.detach()                # none (STL, HPS, AHPS): no zeros to add and log each step
     return step, sums / nb, pen / nb if torch.is_tensor(pen) else sums.new_zeros(len(sums))
-
-def _check_finite(losses, penalty, seeds: list, step: int, epoch: int) -> None:
-    "After a non-finite total: a `TrainingError` naming the `seeds` of the replicates with a non-finite task loss or penalty; if there is none, the total only overflowed as a sum, and training goes on (as it did before the total was read)."
-    bad = ~torch.isfinite(losses).all(1) if penalty is None else ~(torch.isfinite(losses).all(1) & torch.isfinite(penalty))
-    if bad.any(): raise TrainingError(f"non-finite loss at step {step} (epoch {epoch}) in the replicate(s) of seed "
-                                      f"{[seeds[r] for r in torch.nonzero(bad).flatten().tolist()]}; fit them alone to see more")
 
 def _residual(full: tuple, random) -> tuple:
     "Stacked `(x, y, mask)` with the random-effects parts' offsets taken off `y`."
@@ -273,8 +268,7 @@ def _record(history, state, alive, epoch, step, train, penalty, val, tensors, se
     penalties, stopped = penalty.tolist(), state["stopped"].tolist()
     for i, r in enumerate(alive):
         if stopped[r]: continue
-        losses = trains[i]
-        row = dict(epoch=epoch, step=step, train_loss=losses.pop("train_loss"), penalty=penalties[i], **losses)
+        row = dict(epoch=epoch, step=step, train_loss=trains[i].pop("train_loss"), penalty=penalties[i], **trains[i])   # popped, then the rest
         history[r].append({**row, **re_log[i], **vals[i], **logs[i], "seconds": seconds})
         if val is not None: flags[r] = state["stoppers"][r].record(epoch, history[r][-1]["val_loss"])
     improved = [r for r, (better, _) in flags.items() if better]
