@@ -141,7 +141,7 @@ def _subtract_product(U: torch.Tensor, # `[K,P]`, or R stacked `[R,K,P]`: update
                       A,               # `[K,K]` (or `[R,K,K]`) dense; or sparse, or a list of R sparse
                       B: torch.Tensor, # like `U`
                      ) -> torch.Tensor:
-    "$U\\leftarrow U-AB$ in place. Dense: one `baddbmm` on one thread, where it rounds each of R stacked products as it rounds one alone (on two threads it does not at some K: 5, 6, 7, 9), and where a product this small loses nothing. Sparse: an `addmm` per product."
+    "$U\\leftarrow U-AB$ in place. Dense: one `baddbmm` on one thread, where it rounds each of R stacked products as it rounds one alone (on two threads the stacked and the lone products disagree at some K: 5, 6, 7, 9), and where a product this small loses nothing. Sparse: an `addmm` per product."
     if isinstance(A, list) or A.is_sparse:
         for u, a, b in zip(U, A, B) if isinstance(A, list) else [(U, A, B)]: torch.addmm(u, a, b, alpha=-1, out=u)
         return U

@@ -111,7 +111,7 @@ def test_asps_replicates_with_the_nearest_neighbour_graph(monkeypatch):
 
 @pytest.mark.parametrize("K", [2, 3, 5, 6, 7, 8, 9, 16, 33])
 def test_graph_product_rounds_each_replicate_as_alone(K):
-    "ASPS's graph product over R stacked replicates gives each replicate's slice the bits of its product alone (with two threads MKL's batched product does not at K = 5, 6, 7, 9; `_subtract_product` runs it on one thread)."
+    "ASPS's graph product over R stacked replicates gives each replicate's slice the bits of its product alone (with two threads the stacked and the lone products disagree at K = 5, 6, 7, 9; `_subtract_product` runs it on one thread)."
     import torch
     from adaptive_mtl.soft import _subtract_product
     g = torch.Generator().manual_seed(K)
