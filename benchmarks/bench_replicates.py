@@ -2,7 +2,8 @@
 
 Both sides do the same work (the mixed scenario with K tasks, one data draw per seed, early stopping on validation) and give
 the same results (the script prints the largest relative difference in test MSE over the R replicates); they are timed in
-one run, each side after a warm-up call, interleaved `--reps` times (medians), on one thread unless `--threads` says more.
+one run, each side after a warm-up call, interleaved `--reps` times (medians; `repeats` gives the lowest and highest ratio of
+one repeat's two sides), on one thread unless `--threads` says more.
 As in `bench_fit.py`, every timed call starts from a full garbage collection, with neither side's results alive (their
 test MSEs are kept, the fits dropped), so neither pays for collecting what the other left.
 Usage: python benchmarks/bench_replicates.py [--replicates 20] [--tasks 8] [--rows 200] [--epochs 60] [--methods stl,hps,sps,ahps,asps] [--reps 3]
@@ -26,7 +27,7 @@ def main():
     draws = [(s.train, s.val) for s in sims]
     print(f"torch {torch.__version__}, {a.threads} thread(s), mixed scenario (K={a.tasks}), {a.rows} rows per task, {a.epochs} epochs, {a.reps} interleaved repeats (medians), "
           f"R={a.replicates} seeds")
-    print(f"{'method':>6} {'batch':>6} {'R fits s':>9} {'batched s':>10} {'ratio':>7} {'max rel. diff':>14}")
+    print(f"{'method':>6} {'batch':>6} {'R fits s':>9} {'batched s':>10} {'ratio':>7} {'repeats':>13} {'max rel. diff':>14}")
     for name in a.methods.split(","):
         for b in a.batches.split(","):
             bs = 10 ** 6 if b == "full" else int(b)
@@ -40,6 +41,8 @@ def main():
                     mse[side] = [f.evaluate(d.test).loc["overall", "mse"] for f, d in zip(fits, sims)]; del fits
             tb, ts = statistics.median(times["batched"]), statistics.median(times["alone"])
             rel = max(abs(x / y - 1) for x, y in zip(mse["batched"], mse["alone"]))
-            print(f"{name:>6} {b:>6} {ts:>9.2f} {tb:>10.2f} {ts / tb:>6.1f}x {rel:>14.1e}", flush=True)
+            pairs = [s / t for s, t in zip(times["alone"], times["batched"])]                  # each repeat's own ratio
+            spread = f"{min(pairs):.1f}-{max(pairs):.1f}x"
+            print(f"{name:>6} {b:>6} {ts:>9.2f} {tb:>10.2f} {ts / tb:>6.1f}x {spread:>13} {rel:>14.1e}", flush=True)
 
 if __name__ == "__main__": main()
