@@ -1,0 +1,62 @@
+"""The scripts in `benchmarks/` still run: each one's smallest run (or, where even that spawns processes or fits real data
+for many seconds, its `--help`) in this process, with the printed table checked. The figures themselves are not tested:
+they are measured by hand on a quiet machine (the speed page)."""
+import re, runpy, sys
+import pytest
+import torch
+from conftest import ROOT
+
+BENCH, RATIO = ROOT / "benchmarks", re.compile(r"\d+\.\d+x")
+
+
+@pytest.fixture
+def run_script(capsys, monkeypatch):
+    "Run `benchmarks/<name>` as `python benchmarks/<name> *args` would, in this process; its printed output (torch's thread count restored after)."
+    threads = torch.get_num_threads()
+    def run(name, *args):
+        monkeypatch.setattr(sys, "argv", [str(BENCH / name), *map(str, args)])
+        try: runpy.run_path(str(BENCH / name), run_name="__main__")
+        finally: torch.set_num_threads(threads)
+        return capsys.readouterr().out
+    return run
+
+
+def rows(out: str, first: str) -> list:
+    "The printed table's rows that start with `first` (after spaces), split into fields."
+    return [line.split() for line in out.splitlines() if line.split()[:1] == [first]]
+
+
+def test_every_script_is_covered():
+    covered = {"bench_fit.py", "bench_layers.py", "bench_soft.py", "bench_replicates.py", "bench_hard.py",
+               "bench_scaling.py", "bench_study.py", "bench_then_now.py", "bench_default.py"}
+    assert {p.name for p in BENCH.glob("*.py")} == covered
+
+
+@pytest.mark.parametrize("name", ["bench_hard.py", "bench_scaling.py", "bench_study.py", "bench_then_now.py", "bench_default.py"])
+def test_help(run_script, name):
+    with pytest.raises(SystemExit) as e: run_script(name, "--help")
+    assert e.value.code == 0
+
+
+def test_bench_fit(run_script):
+    out = run_script("bench_fit.py", "--ks", "2,3", "--epochs", 2, "--reps", 1)
+    assert [r[0] for r in rows(out, "2") + rows(out, "3")] == ["2", "3"]
+    assert all(RATIO.fullmatch(f) for r in rows(out, "2") + rows(out, "3") for f in r[4:6])   # loop / fit, loop / batched
+
+
+def test_bench_layers(run_script):
+    [row] = rows(run_script("bench_layers.py", "--ks", 2, "--reps", 1), "2")
+    assert RATIO.fullmatch(row[-1])                                                   # loop / batched
+
+
+def test_bench_soft(run_script):
+    [row] = rows(run_script("bench_soft.py", "--ks", 2, "--reps", 1), "2")
+    assert RATIO.fullmatch(row[-1])                                                   # ASPS / SPS
+
+
+def test_bench_replicates_gives_each_replicate_its_fit_alone(run_script):
+    out = run_script("bench_replicates.py", "--replicates", 2, "--tasks", 2, "--rows", 20, "--epochs", 2, "--reps", 1,
+                     "--methods", "stl,ahps,asps", "--batches", 8)
+    table = rows(out, "stl") + rows(out, "ahps") + rows(out, "asps")
+    assert [r[0] for r in table] == ["stl", "ahps", "asps"]
+    assert all(RATIO.fullmatch(r[4]) and float(r[-1]) == 0 for r in table)          # ratio; max rel. diff 0: the same test MSEs
