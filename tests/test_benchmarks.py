@@ -1,7 +1,8 @@
 """The scripts in `benchmarks/` still run: each one's smallest run (or, where even that spawns processes or fits real data
 for many seconds, its `--help`) in this process, with the printed table checked. The figures themselves are not tested:
-they are measured by hand on a quiet machine (the speed page)."""
-import re, runpy, sys
+they are measured by running the scripts as their docstrings say (the speed page)."""
+import random, re, runpy, sys
+import numpy as np
 import pytest
 import torch
 from conftest import ROOT
@@ -11,12 +12,12 @@ BENCH, RATIO = ROOT / "benchmarks", re.compile(r"\d+\.\d+x")
 
 @pytest.fixture
 def run_script(capsys, monkeypatch):
-    "Run `benchmarks/<name>` as `python benchmarks/<name> *args` would, in this process; its printed output (torch's thread count restored after)."
-    threads = torch.get_num_threads()
+    "Run `benchmarks/<name>` as `python benchmarks/<name> *args` would, in this process; its printed output (torch's thread count and the random states restored after)."
+    threads, states = torch.get_num_threads(), (torch.get_rng_state(), np.random.get_state(), random.getstate())
     def run(name, *args):
         monkeypatch.setattr(sys, "argv", [str(BENCH / name), *map(str, args)])
         try: runpy.run_path(str(BENCH / name), run_name="__main__")
-        finally: torch.set_num_threads(threads)
+        finally: torch.set_num_threads(threads); torch.set_rng_state(states[0]); np.random.set_state(states[1]); random.setstate(states[2])
         return capsys.readouterr().out
     return run
 
@@ -32,7 +33,7 @@ def test_every_script_is_covered():
     assert {p.name for p in BENCH.glob("*.py")} == covered
 
 
-@pytest.mark.parametrize("name", ["bench_hard.py", "bench_scaling.py", "bench_study.py", "bench_then_now.py", "bench_default.py"])
+@pytest.mark.parametrize("name", ["bench_scaling.py", "bench_study.py", "bench_then_now.py", "bench_default.py"])
 def test_help(run_script, name):
     with pytest.raises(SystemExit) as e: run_script(name, "--help")
     assert e.value.code == 0
@@ -60,3 +61,10 @@ def test_bench_replicates_gives_each_replicate_its_fit_alone(run_script):
     table = rows(out, "stl") + rows(out, "ahps") + rows(out, "asps")
     assert [r[0] for r in table] == ["stl", "ahps", "asps"]
     assert all(RATIO.fullmatch(r[4]) and float(r[-1]) == 0 for r in table)          # ratio; max rel. diff 0: the same test MSEs
+
+
+def test_bench_hard(run_script):
+    out = run_script("bench_hard.py", "--ks", 2, "--grad-ks", 2, "--reps", 1)
+    steps, grads, in_fit = (rows(part, "2") for part in re.split(r"\n[23]\) ", out))
+    assert len(steps) == len(grads) == len(in_fit) == 1
+    assert sum(bool(RATIO.fullmatch(f)) for f in steps[0]) == 6 and RATIO.fullmatch(in_fit[0][3])   # AHPS / HPS, inside fit
