@@ -64,7 +64,7 @@ def test_bench_replicates_gives_each_replicate_its_fit_alone(run_script):
 
 
 def test_bench_hard(run_script):
-    out = run_script("bench_hard.py", "--ks", 2, "--grad-ks", 2, "--reps", 1)
-    steps, grads, in_fit = (rows(part, "2") for part in re.split(r"\n[23]\) ", out))
+    out = run_script("bench_hard.py", "--ks", 64, "--grad-ks", 16, "--reps", 1)    # the fewest steps: a step's count falls with K
+    steps, grads, in_fit = (rows(part, k) for part, k in zip(re.split(r"\n[23]\) ", out), ("64", "16", "16")))
     assert len(steps) == len(grads) == len(in_fit) == 1
     assert sum(bool(RATIO.fullmatch(f)) for f in steps[0]) == 6 and RATIO.fullmatch(in_fit[0][3])   # AHPS / HPS, inside fit
