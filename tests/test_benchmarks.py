@@ -41,8 +41,9 @@ def test_help(run_script, name):
 
 def test_bench_fit(run_script):
     out = run_script("bench_fit.py", "--ks", "2,3", "--epochs", 2, "--reps", 1)
-    assert [r[0] for r in rows(out, "2") + rows(out, "3")] == ["2", "3"]
-    assert all(RATIO.fullmatch(f) for r in rows(out, "2") + rows(out, "3") for f in r[4:6])   # loop / fit, loop / batched
+    table = rows(out, "2") + rows(out, "3")
+    assert [r[0] for r in table] == ["2", "3"]
+    assert all(RATIO.fullmatch(f) for r in table for f in r[4:6])                       # loop / fit, loop / batched
 
 
 def test_bench_layers(run_script):
