@@ -73,23 +73,23 @@ def _stacked(tensors: list, n: int) -> tuple:
     return tuple(_stack([t[i] for t in tensors], n) for i in range(3))
 
 def _replicate_batches(tensors: list, batch_size: int, generators: list, full: tuple):
-    "One epoch of stacked batches from the stacked rows `full`; each replicate's order is drawn by its own generator as `TaskTensors.batches` draws it."
+    "One epoch of stacked batches from the stacked rows `full`; each replicate's order is drawn by its own generator as `TaskTensors.batches` draws it. The epoch's rows are gathered once, in that order, and each batch is a view of them."
     (x, y, mask), n, dev = full, tensors[0].n_rows, full[0].device
     if tensors[0].layout == "groups":                                   # each task's own rows first, shuffled; small tasks cycle
         keys = torch.stack([torch.rand(t.n_tasks, t.rows.shape[1], generator=g) for t, g in zip(tensors, generators)]).to(dev)
         counts = torch.stack([t.counts for t in tensors]).to(dev)
         slot = shuffle_order(keys + (~mask) * 2.0).gather(-1, torch.arange(n, device=dev).expand(*keys.shape[:-1], n) % counts[..., None])
-        rows, ys, ms = x.reshape(-1, x.shape[-1]), y.reshape(-1), mask.reshape(-1)   # flat tables of rows: indexing them is a plain copy
         slot = slot + torch.arange(0, slot.shape[0] * slot.shape[1] * x.shape[2], x.shape[2], device=dev).view(*slot.shape[:2], 1)
-        for start in range(0, n, batch_size):
-            b = slot[..., start:start + batch_size]; i = b.reshape(-1)
-            yield rows.index_select(0, i).view(*b.shape, -1), ys.index_select(0, i).view(b.shape), ms.index_select(0, i).view(b.shape)
+        i = slot.reshape(-1)                                            # rows of flat tables: indexing them is a plain copy
+        x, y, mask = (t.reshape(-1, *t.shape[3:]).index_select(0, i).view(*slot.shape, *t.shape[3:]) for t in (x, y, mask))
     else:                                                               # one row order per replicate, shared by its tasks
         perm = torch.stack([torch.randperm(n, generator=g) for g in generators]).to(dev)
-        for start in range(0, n, batch_size):
-            rows = perm[:, start:start + batch_size]
-            b = rows[:, None].expand(y.shape[0], y.shape[1], rows.shape[1])
-            yield x[:, 0].gather(1, rows[..., None].expand(*rows.shape, x.shape[-1]))[:, None].expand(*b.shape, x.shape[-1]), y.gather(2, b), mask.gather(2, b)
+        b = perm[:, None].expand(*y.shape[:2], n)
+        x = x[:, 0].gather(1, perm[..., None].expand(*perm.shape, x.shape[-1]))[:, None].expand(*b.shape, x.shape[-1])
+        y, mask = y.gather(2, b), mask.gather(2, b)
+    for start in range(0, n, batch_size):
+        yield x[:, :, start:start + batch_size], y[..., start:start + batch_size], mask[..., start:start + batch_size]
+
 
 # %% ../nbs/08_replicates.ipynb #8f932901
 def _check_replicates(method, draws, seeds) -> list:
