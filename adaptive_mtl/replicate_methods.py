@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_replicates_methods.ipynb #863ce0f6
 from __future__ import annotations
-import math
+import itertools, math
 import torch
 from fastcore.basics import patch
 from torch.func import functional_call
@@ -104,11 +104,22 @@ class _StackedSignRules:
         "A step of every rule: a run grows where the task-loss gradient opposes the pull ($g\\,u<0$, as 1.0) and restarts elsewhere, as `run + 1` times the conflict."
         for run, g, u, c in zip(self.runs, grads, directions, self._conflicts):
             torch.lt(torch.mul(g, u, out=c), 0, out=c); torch.addcmul(c, run, c, out=run)   # c + run*c: three passes, no bool tensor
-    def removing(self, step: int) -> list:
-        "The replicates whose rules remove terms at this mask update (`SignRule.remove`'s counts, per replicate), with one sync."
+    def remove(self, step: int,    # the training step of this mask update
+               directions: list,   # the pulls U, stacked `[R, K, ...]` per tensor
+               weights: torch.Tensor, # the couplings' active weights N, stacked `[R, K, P]`
+              ) -> list:
+        "Every rule's `SignRule.remove` at a mask update, on the stacked masks: the same counts, deviations $U/N$ (as `GraphCoupling.deviations` gives them alone) and `topk`, so the same terms go. The replicates whose masks changed, after one sync."
         if step < self.rule.warmup: return []
-        k = [_to_remove(m, math.floor(self.rule.theta_max * m[0].numel()), run >= self.rule.patience, lead=1) for run, m in zip(self.runs, self.masks)]
-        return torch.nonzero((torch.stack(k, 1) > 0).any(1)).flatten().tolist()
+        eligible = [run >= self.rule.patience for run in self.runs]
+        counts = torch.stack([_to_remove(m, math.floor(self.rule.theta_max * m[0].numel()), e, lead=1) for m, e in zip(self.masks, eligible)], 1).tolist()
+        ends, changed = [0, *itertools.accumulate(u[0, 0].numel() for u in directions)], [r for r, ks in enumerate(counts) if max(ks) > 0]
+        for r in changed:
+            for j, k in enumerate(counts[r]):
+                if k <= 0: continue
+                u, m = directions[j][r], self.masks[j][r]
+                score = (u / weights[r, :, ends[j]:ends[j + 1]].clamp(min=1e-12).reshape(u.shape)).abs().masked_fill(~m, -1.0)
+                m.view(-1)[score.masked_fill(~eligible[j][r], -1.0).flatten().topk(k).indices] = False
+        return changed
 
 class _Replica(torch.nn.Module):
     "One replicate of a stacked network (`functional_call` on its slices), for a similarity that reads the model."
@@ -149,9 +160,12 @@ def after_backward_replicates(self: ASPS, optimizer, step):
     grads = _grads_or_zeros(self._trunk) if pending else [t.grad for t in self._trunk]
     observed = self._stacked and self._signs is not None
     if observed: self._signs.observe(grads, self._U)                                    # every replicate's sign rule at once
-    if not observed or step % self.update_every == 0:                                   # the rest happens at updates only
-        busy = self._signs.removing(step) if observed and SIMILARITY_SOURCES[self.similarity].reads is None else range(len(self._replicas))
-        for r, info in zip(busy, self._infos(busy)):                                    # the others have nothing to do
+    if observed and SIMILARITY_SOURCES[self.similarity].reads is None:                  # the sign rules remove terms all at once, at updates
+        busy = self._signs.remove(step, self._U, self._couplings[2]) if step % self.update_every == 0 else []
+        for r in busy: self._replicas[r][0]._refresh()                                  # recount, and rebind the coupling to the masks
+    elif not observed or step % self.update_every == 0:                                 # the rest happens at updates only
+        busy = range(len(self._replicas))
+        for r, info in zip(busy, self._infos(busy)):
             pulled = ([g[r] for g in grads], [u[r] for u in self._U]) if self._stacked else None
             self._replicas[r][0].after_backward(self._replicas[r][1], info, [None if g is None else g[r] for g in grads], pulled, observed)
     if self._stacked and self._couplings and step % self.update_every == 0:            # those that ran may have refreshed their couplings

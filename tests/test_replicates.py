@@ -4,6 +4,7 @@ from adaptive_mtl.data import MultiTaskData
 from adaptive_mtl.datasets import make_simulation
 from adaptive_mtl.trainer import fit
 from adaptive_mtl.methods import AHPS, ASPS
+from adaptive_mtl.decay import SignRule
 from adaptive_mtl.replicates import ensemble_predict, fit_replicates
 
 SEEDS = [3, 4, 5]
@@ -130,3 +131,15 @@ def test_a_non_finite_loss_names_the_seeds():
             fit_replicates(method, draws, SEEDS, lr=1e30, **KW)
         with pytest.raises(TrainingError, match=r"non-finite loss at step 1 \(epoch 1\)"):
             fit(method, *draws[0], seed=SEEDS[0], lr=1e30, progress=False, **KW)
+
+@pytest.mark.parametrize("method", ["asps", ASPS(theta=SignRule(patience=5, warmup=5))])
+def test_asps_sign_rules_remove_the_terms_they_remove_alone(method):
+    "ASPS with the graph coupling and the sign rule (its defaults, and a rule that removes more): the replicates' removals, decided together, are the terms each removes alone."
+    draws = [(s.train, s.val) for s in SIMS]
+    batched = fit_replicates(method, draws, SEEDS, batch_size=8, **KW)
+    alone = [fit(method, tr, va, seed=sd, batch_size=8, progress=False, **KW) for (tr, va), sd in zip(draws, SEEDS)]
+    same(batched, alone, [s.test for s in SIMS])
+    for b, a in zip(batched, alone):
+        pd.testing.assert_frame_equal(b.history.drop(columns="seconds"), a.history.drop(columns="seconds"))
+        assert all(bool((mb == ma).all()) for mb, ma in zip(b.method.state_dict()["masks"], a.method.state_dict()["masks"]))
+    assert all(b.history.theta.max() > 0 for b in batched)                   # every replicate removed terms
