@@ -36,11 +36,12 @@ def _to_remove(m, target: int, eligible=None, lead: int = 0) -> torch.Tensor:
     k = target - (~m).flatten(lead).sum(-1)
     return k if eligible is None else torch.minimum(k, (eligible & m).flatten(lead).sum(-1))
 
-def _remove_largest(masks, deviations, targets, eligible=None) -> bool:
+def _remove_largest(masks, deviations, targets, eligible=None,
+                    counts=None) -> bool: # how many go from each tensor, when counted already (stacked replicates: one sync for all)
     "In each tensor, remove the active (and `eligible`) terms with the largest deviations until `targets[j]` are removed."
     changed, devs = False, None
     for j, (m, target) in enumerate(zip(masks, targets)):
-        k = int(_to_remove(m, target, None if eligible is None else eligible[j]))
+        k = int(_to_remove(m, target, None if eligible is None else eligible[j])) if counts is None else counts[j]
         if k <= 0: continue
         devs = devs or deviations()
         score = devs[j].abs().masked_fill(~m, -1.0)

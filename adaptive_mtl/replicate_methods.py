@@ -4,7 +4,7 @@
 
 # %% ../nbs/08_replicates_methods.ipynb #863ce0f6
 from __future__ import annotations
-import itertools, math
+import math
 import torch
 from fastcore.basics import patch
 from torch.func import functional_call
@@ -12,7 +12,7 @@ from .hard import NodeController
 from .methods import AHPS, ASPS, SPS, StepInfo
 from .similarity import SIMILARITY_SOURCES
 from .soft import AdaptiveSoftPenalty, SignRule, _grads_or_zeros, _subtract_product
-from .decay import _to_remove
+from .decay import _remove_largest, _to_remove
 
 # %% auto #0
 __all__ = []
@@ -104,21 +104,19 @@ class _StackedSignRules:
         "A step of every rule: a run grows where the task-loss gradient opposes the pull ($g\\,u<0$, as 1.0) and restarts elsewhere, as `run + 1` times the conflict."
         for run, g, u, c in zip(self.runs, grads, directions, self._conflicts):
             torch.lt(torch.mul(g, u, out=c), 0, out=c); torch.addcmul(c, run, c, out=run)   # c + run*c: three passes, no bool tensor
-    def remove(self, step: int,    # the training step of this mask update
-               directions: list,   # the pulls U, stacked `[R, K, ...]` per tensor
-               weights: torch.Tensor, # the couplings' active weights N, stacked `[R, K, P]`
+    def remove(self, step: int,       # the training step of this mask update
+               couplings: list,       # the R replicates' couplings, refreshed
+               directions: list,      # their pulls U, stacked `[R, K, ...]` per tensor
               ) -> list:
-        "Every rule's `SignRule.remove` at a mask update, on the stacked masks: the same counts, deviations $U/N$ (as `GraphCoupling.deviations` gives them alone) and `topk`, so the same terms go. The replicates whose masks changed, after one sync."
+        "Every rule's `SignRule.remove` at a mask update, on the stacked masks: the counts of all replicates after one sync, then each changing replicate's terms by `_remove_largest` on its coupling's deviations, as alone. The replicates whose masks changed."
         if step < self.rule.warmup: return []
         eligible = [run >= self.rule.patience for run in self.runs]
-        counts = torch.stack([_to_remove(m, math.floor(self.rule.theta_max * m[0].numel()), e, lead=1) for m, e in zip(self.masks, eligible)], 1).tolist()
-        ends, changed = [0, *itertools.accumulate(u[0, 0].numel() for u in directions)], [r for r, ks in enumerate(counts) if max(ks) > 0]
+        targets = [math.floor(self.rule.theta_max * m[0].numel()) for m in self.masks]
+        counts = torch.stack([_to_remove(m, t, e, lead=1) for m, t, e in zip(self.masks, targets, eligible)], 1).tolist()
+        changed = [r for r, ks in enumerate(counts) if max(ks) > 0]
         for r in changed:
-            for j, k in enumerate(counts[r]):
-                if k <= 0: continue
-                u, m = directions[j][r], self.masks[j][r]
-                score = (u / weights[r, :, ends[j]:ends[j + 1]].clamp(min=1e-12).reshape(u.shape)).abs().masked_fill(~m, -1.0)
-                m.view(-1)[score.masked_fill(~eligible[j][r], -1.0).flatten().topk(k).indices] = False
+            _remove_largest([m[r] for m in self.masks], lambda: couplings[r].deviations([u[r] for u in directions]), targets,
+                            [e[r] for e in eligible], counts[r])
         return changed
 
 class _Replica(torch.nn.Module):
@@ -161,7 +159,7 @@ def after_backward_replicates(self: ASPS, optimizer, step):
     observed = self._stacked and self._signs is not None
     if observed: self._signs.observe(grads, self._U)                                    # every replicate's sign rule at once
     if observed and SIMILARITY_SOURCES[self.similarity].reads is None:                  # the sign rules remove terms all at once, at updates
-        busy = self._signs.remove(step, self._U, self._couplings[2]) if step % self.update_every == 0 else []
+        busy = self._signs.remove(step, [pen.coupling for pen, _ in self._replicas], self._U) if step % self.update_every == 0 else []
         for r in busy: self._replicas[r][0]._refresh()                                  # recount, and rebind the coupling to the masks
     elif not observed or step % self.update_every == 0:                                 # the rest happens at updates only
         busy = range(len(self._replicas))

@@ -47,15 +47,19 @@ def test_ahps_replicates_split_as_alone(method, batch_size):
 @pytest.mark.parametrize("batch_size", [8, 1000])
 def test_asps_replicates_keep_their_own_penalty(method, batch_size):
     "Each replicate's similarity, λ* and removed terms evolve as alone, whatever the similarity source, coupling and θ rule."
+    for b, a in asps_as_alone(method, batch_size):
+        assert bool((b.method.state_dict()["tracker"]["matrix"] == a.method.state_dict()["tracker"]["matrix"]).all())
+
+def asps_as_alone(method, batch_size) -> list:
+    "`(batched, alone)` fits of each seed of `SIMS`, after checking that they agree: test MSE, history, removed terms."
     draws = [(s.train, s.val) for s in SIMS]
     batched = fit_replicates(method, draws, SEEDS, batch_size=batch_size, **KW)
     alone = [fit(method, tr, va, seed=sd, batch_size=batch_size, progress=False, **KW) for (tr, va), sd in zip(draws, SEEDS)]
     same(batched, alone, [s.test for s in SIMS])
     for b, a in zip(batched, alone):
         pd.testing.assert_frame_equal(b.history.drop(columns="seconds"), a.history.drop(columns="seconds"))
-        state_b, state_a = b.method.state_dict(), a.method.state_dict()
-        assert all(bool((mb == ma).all()) for mb, ma in zip(state_b["masks"], state_a["masks"]))
-        assert bool((state_b["tracker"]["matrix"] == state_a["tracker"]["matrix"]).all())
+        assert all(bool((mb == ma).all()) for mb, ma in zip(b.method.state_dict()["masks"], a.method.state_dict()["masks"]))
+    return list(zip(batched, alone))
 
 def test_unequal_sizes_in_one_full_batch():
     sims = [make_simulation("related", n_train=n, seed=s) for n, s in ((20, 0), (35, 1))]
@@ -135,11 +139,4 @@ def test_a_non_finite_loss_names_the_seeds():
 @pytest.mark.parametrize("method", ["asps", ASPS(theta=SignRule(patience=5, warmup=5))])
 def test_asps_sign_rules_remove_the_terms_they_remove_alone(method):
     "ASPS with the graph coupling and the sign rule (its defaults, and a rule that removes more): the replicates' removals, decided together, are the terms each removes alone."
-    draws = [(s.train, s.val) for s in SIMS]
-    batched = fit_replicates(method, draws, SEEDS, batch_size=8, **KW)
-    alone = [fit(method, tr, va, seed=sd, batch_size=8, progress=False, **KW) for (tr, va), sd in zip(draws, SEEDS)]
-    same(batched, alone, [s.test for s in SIMS])
-    for b, a in zip(batched, alone):
-        pd.testing.assert_frame_equal(b.history.drop(columns="seconds"), a.history.drop(columns="seconds"))
-        assert all(bool((mb == ma).all()) for mb, ma in zip(b.method.state_dict()["masks"], a.method.state_dict()["masks"]))
-    assert all(b.history.theta.max() > 0 for b in batched)                   # every replicate removed terms
+    assert all(b.history.theta.max() > 0 for b, _ in asps_as_alone(method, 8))   # every replicate removed terms
