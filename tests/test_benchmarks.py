@@ -58,10 +58,11 @@ def test_bench_soft(run_script):
 
 def test_bench_replicates_gives_each_replicate_its_fit_alone(run_script):
     out = run_script("bench_replicates.py", "--replicates", 2, "--tasks", 2, "--rows", 20, "--epochs", 2, "--reps", 1,
-                     "--methods", "stl,ahps,asps", "--batches", 8)
+                     "--methods", "stl,ahps,asps", "--batches", 8, "--profile")
     table = rows(out, "stl") + rows(out, "ahps") + rows(out, "asps")
     assert [r[0] for r in table] == ["stl", "ahps", "asps"]
-    assert all(RATIO.fullmatch(r[4]) and float(r[-1]) == 0 for r in table)          # ratio; max rel. diff 0: the same test MSEs
+    assert all(RATIO.fullmatch(r[4]) and float(r[6]) == 0 for r in table)           # ratio; max rel. diff 0: the same test MSEs
+    assert all(float(r[7]) > 0 and RATIO.fullmatch(r[8]) for r in table)           # the batch's seconds in products; the ceiling
 
 
 def test_bench_hard(run_script):
