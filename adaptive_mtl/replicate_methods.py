@@ -10,7 +10,7 @@ from fastcore.basics import patch
 from torch.func import functional_call
 from .hard import NodeController
 from .methods import AHPS, ASPS, SPS, StepInfo
-from .similarity import SIMILARITY_SOURCES
+from .similarity import SIMILARITY_SOURCES, PilotSimilarity
 from .soft import AdaptiveSoftPenalty, SignRule, _grads_or_zeros, _subtract_product
 from .decay import _remove_largest, _to_remove
 
@@ -139,9 +139,18 @@ def attach_replicates(self: ASPS, model, params, buffers, optimizer=None):
     signs = self._stacked and type(self._replicas[0][0].rule) is SignRule
     self._signs = _StackedSignRules([pen for pen, _ in self._replicas]) if signs else None
     self._couplings = None                       # the couplings stacked (None: stack them at the next step)
+def _same_rows(a: tuple, b: tuple) -> bool:
+    "Whether two replicates' training tensors `(x, y, mask)` hold the same values: an ensemble's members, trained on one data draw."
+    return all(u is v or (u is not None and v is not None and u.shape == v.shape and torch.equal(u, v)) for u, v in zip(a, b))
 @patch
 def prepare_replicates(self: ASPS, tensors):
-    for (pen, _), t in zip(self._replicas, tensors): pen.prepare(*t)
+    "Each replicate's penalty given its training tensors. A similarity the data fix (the pilot's) is computed once per distinct draw: a replicate whose tensors equal an earlier one's takes a copy of that one's matrix, which is what `prepare` would compute for it."
+    done = []                                                       # (penalty, tensors) of the draws computed so far
+    for (pen, _), t in zip(self._replicas, tensors):
+        fixed = isinstance(pen.source, PilotSimilarity) and pen.lam0 > 0
+        like = next((p for p, u in done if _same_rows(t, u)), None) if fixed else None
+        if like is None: pen.prepare(*t); done.append((pen, t))
+        else: pen.source.tracker.load_state_dict(like.source.tracker.state_dict()); pen._refresh(masks_changed=False)
 @patch
 def penalty_replicates(self: ASPS, step, batch, pred, losses):
     "The R penalties; the graph coupling of every replicate in one batched pass when no similarity is read from the model."

@@ -50,16 +50,25 @@ def test_asps_replicates_keep_their_own_penalty(method, batch_size):
     for b, a in asps_as_alone(method, batch_size):
         assert bool((b.method.state_dict()["tracker"]["matrix"] == a.method.state_dict()["tracker"]["matrix"]).all())
 
-def asps_as_alone(method, batch_size) -> list:
-    "`(batched, alone)` fits of each seed of `SIMS`, after checking that they agree: test MSE, history, removed terms."
-    draws = [(s.train, s.val) for s in SIMS]
+def asps_as_alone(method, batch_size, sims=SIMS) -> list:
+    "`(batched, alone)` fits of each seed of `SEEDS` on its simulation in `sims`, after checking that they agree: test MSE, history, removed terms."
+    draws = [(s.train, s.val) for s in sims]
     batched = fit_replicates(method, draws, SEEDS, batch_size=batch_size, **KW)
     alone = [fit(method, tr, va, seed=sd, batch_size=batch_size, progress=False, **KW) for (tr, va), sd in zip(draws, SEEDS)]
-    same(batched, alone, [s.test for s in SIMS])
+    same(batched, alone, [s.test for s in sims])
     for b, a in zip(batched, alone):
         pd.testing.assert_frame_equal(b.history.drop(columns="seconds"), a.history.drop(columns="seconds"))
         assert all(bool((mb == ma).all()) for mb, ma in zip(b.method.state_dict()["masks"], a.method.state_dict()["masks"]))
     return list(zip(batched, alone))
+
+def test_an_asps_ensemble_computes_its_pilot_once(monkeypatch):
+    "Members on one data draw share its pilot similarity, computed once; each still gets its fit alone (similarity, history, removed terms)."
+    import adaptive_mtl.similarity as similarity
+    calls, pilot = [], similarity.shrinkage_similarity
+    monkeypatch.setattr(similarity, "shrinkage_similarity", lambda *args, **kw: calls.append(1) or pilot(*args, **kw))
+    for b, a in asps_as_alone("asps", 8, sims=[SIMS[0]] * len(SEEDS)):
+        assert bool((b.method.state_dict()["tracker"]["matrix"] == a.method.state_dict()["tracker"]["matrix"]).all())
+    assert len(calls) == 1 + len(SEEDS)                                   # once for the batch, once for each fit alone
 
 def test_unequal_sizes_in_one_full_batch():
     sims = [make_simulation("related", n_train=n, seed=s) for n, s in ((20, 0), (35, 1))]
