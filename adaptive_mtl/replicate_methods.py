@@ -141,7 +141,7 @@ def attach_replicates(self: ASPS, model, params, buffers, optimizer=None):
     self._couplings = None                       # the couplings stacked (None: stack them at the next step)
 def _same_rows(a: tuple, b: tuple) -> bool:
     "Whether two replicates' training tensors `(x, y, mask)` hold the same values: an ensemble's members, trained on one data draw."
-    return all(u is v or (u is not None and v is not None and u.shape == v.shape and torch.equal(u, v)) for u, v in zip(a, b))
+    return all(torch.equal(u, v) for u, v in zip(a, b))                  # False for tensors of different shapes
 @patch
 def prepare_replicates(self: ASPS, tensors):
     "Each replicate's penalty given its training tensors. A similarity the data fix (the pilot's) is computed once per distinct draw: a replicate whose tensors equal an earlier one's takes a copy of that one's matrix, which is what `prepare` would compute for it."
@@ -150,7 +150,7 @@ def prepare_replicates(self: ASPS, tensors):
         fixed = isinstance(pen.source, PilotSimilarity) and pen.lam0 > 0
         like = next((p for p, u in done if _same_rows(t, u)), None) if fixed else None
         if like is None: pen.prepare(*t); done.append((pen, t))
-        else: pen.source.tracker.load_state_dict(like.source.tracker.state_dict()); pen._refresh(masks_changed=False)
+        else: pen.tracker.load_state_dict(like.tracker.state_dict()); pen._refresh(masks_changed=False)
 @patch
 def penalty_replicates(self: ASPS, step, batch, pred, losses):
     "The R penalties; the graph coupling of every replicate in one batched pass when no similarity is read from the model."
